@@ -1,0 +1,4 @@
+package dev.clipvil.backend;
+
+/** Elementwise comparisons producing BOOL. */
+public enum CompareOp { EQ, NE, LT, LE, GT, GE }

@@ -1,0 +1,4 @@
+package dev.clipvil.backend;
+
+/** Reductions along dimensions. */
+public enum ReduceOp { SUM, MEAN, MAX, MIN }
