@@ -87,42 +87,33 @@ public final class Autograd {
             if (g == null) continue; // no gradient flowed here
             Tensor[] gin = node.apply(g);
             node.release();
+            // Each gradient routed onward gets a handle of its own, so that freeing one never frees
+            // another (a rule may pass g straight through, or return one tensor for two inputs).
+            Map<Tensor, Boolean> handed = new IdentityHashMap<>();
             for (int i = 0; i < gin.length; i++) {
                 Tensor gi = gin[i];
                 if (gi == null) continue;
+                Tensor own = gi == g || handed.containsKey(gi) ? gi.asStrided(gi.shape(), gi.strides(), gi.offset()) : gi;
+                handed.put(gi, Boolean.TRUE);
                 Tensor in = node.inputs[i];
                 Node producer = (Node) in.gradFn();
                 if (producer != null) {
                     Tensor prev = grads.get(producer);
                     if (prev == null) {
-                        grads.put(producer, gi);
+                        grads.put(producer, own);
                     } else {
-                        Backend be = Backends.of(gi);
-                        Tensor sum = be.binary(dev.clipvil.backend.BinaryOp.ADD, prev, gi);
-                        grads.put(producer, sum);
-                        closeIfTemp(prev, seed, gin, i);
+                        Backend be = Backends.of(own);
+                        grads.put(producer, be.binary(dev.clipvil.backend.BinaryOp.ADD, prev, own));
+                        if (prev != seed) prev.close();
+                        own.close();
                     }
-                } else if (in.requiresGrad()) {
-                    accumulateLeaf(in, gi);
+                } else {
+                    if (in.requiresGrad()) accumulateLeaf(in, own);
+                    own.close();
                 }
             }
-            // the incoming gradient is no longer needed unless it was passed straight through
-            boolean passed = false;
-            for (Tensor gi : gin) if (gi == g) passed = true;
-            if (!passed && g != seed) g.close();
-            for (int i = 0; i < gin.length; i++) {
-                Tensor gi = gin[i];
-                if (gi == null || gi == g) continue;
-                Node producer = (Node) node.inputs[i].gradFn();
-                if (producer == null && !grads.containsValue(gi)) gi.close();
-            }
+            if (g != seed) g.close();
         }
-    }
-
-    private static void closeIfTemp(Tensor prev, Tensor seed, Tensor[] gin, int i) {
-        if (prev == seed) return;
-        for (Tensor t : gin) if (t == prev) return;
-        prev.close();
     }
 
     private static void accumulateLeaf(Tensor leaf, Tensor g) {

@@ -64,6 +64,11 @@ public final class Views {
         return reshape(x, out);
     }
 
+    /** A new handle on the same data that is cut from the graph: no gradient flows through it. */
+    public static Tensor detach(Tensor x) {
+        return x.asStrided(x.shape(), x.strides(), x.offset());
+    }
+
     /** A contiguous tensor with the same values (a new handle on the same storage when already contiguous). */
     public static Tensor contiguous(Tensor x) {
         Backend be = Backends.of(x);
