@@ -13,9 +13,9 @@ import dev.clipvil.tensor.Tensor;
  * <p>Seeds: the mask is a pure function of (shape, p, seed), so the caller owns the randomness. Callers
  * must give every call a different seed (otherwise two layers, or two steps, drop the same positions)
  * and should derive it deterministically, so that runs are reproducible and a recomputed forward
- * (activation checkpointing) gets the very same mask. nn.Dropout does this with a counter: it mixes a
- * base seed with a per-module id and an incrementing call counter (for example with SplittableRandom's
- * mixing of {@code base + id * GOLDEN + counter}).
+ * (activation checkpointing) gets the very same mask. nn.Dropout passes a counter-based seed: a base
+ * seed mixed (e.g. by a SplitMix64 step) with a per-module id and a call counter that increments on
+ * every training-mode call.
  */
 public final class Dropout {
     private Dropout() {}
