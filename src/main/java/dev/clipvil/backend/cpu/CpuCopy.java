@@ -16,8 +16,17 @@ final class CpuCopy {
         if (dst.isContiguous()) {
             int o = dst.offset(), n = dst.numel();
             switch (dst.dtype()) {
-                case F32: java.util.Arrays.fill(h.f32(), o, o + n, (float) value); return;
-                case F64: java.util.Arrays.fill(h.f64(), o, o + n, value); return;
+                case F32: {
+                    float[] a = h.f32();
+                    float v = (float) value;
+                    Parallel.forRange(n, 1 << 16, (s, e) -> java.util.Arrays.fill(a, o + s, o + e, v));
+                    return;
+                }
+                case F64: {
+                    double[] a = h.f64();
+                    Parallel.forRange(n, 1 << 15, (s, e) -> java.util.Arrays.fill(a, o + s, o + e, value));
+                    return;
+                }
                 default:
                     for (int i = 0; i < n; i++) h.setDouble(o + i, value);
                     return;
