@@ -1,0 +1,55 @@
+package dev.clipvil.cli;
+
+import dev.clipvil.backend.Backends;
+import dev.clipvil.backend.CudaProbe;
+import dev.clipvil.backend.MemoryStats;
+import dev.clipvil.backend.cpu.Parallel;
+import dev.clipvil.tensor.Device;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+
+/** {@code clipvil info}: the version, the Java runtime, the machine and the backends that can run. */
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "Show the version, Java runtime, CPU, memory and available backends.")
+final class InfoCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        Runtime rt = Runtime.getRuntime();
+        row(out, "clipvil", VersionProvider.version());
+        row(out, "java", System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + "), "
+                + System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"));
+        row(out, "os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
+        row(out, "cpu threads", Parallel.threads() + " used, " + rt.availableProcessors() + " available (set CLIPVIL_THREADS to change)");
+        row(out, "vector api", vectorApi());
+        row(out, "heap max", mib(rt.maxMemory()));
+        MemoryStats m = Backends.of(Device.CPU).memoryStats();
+        row(out, "host memory", "in use " + mib(m.inUseBytes()) + ", cached " + mib(m.cachedBytes()) + ", peak " + mib(m.peakBytes()));
+        out.println("backends:");
+        row(out, "  cpu", "available");
+        row(out, "  cuda", "not available: this build has no CUDA backend yet; " + CudaProbe.probe().describe());
+        out.flush();
+        return 0;
+    }
+
+    private static String vectorApi() {
+        if (!VectorModule.loaded()) return VectorModule.NAME + " not loaded (start with --add-modules=" + VectorModule.NAME + ")";
+        int bits = VectorModule.preferredFloatBits();
+        return VectorModule.NAME + " loaded, preferred FloatVector " + bits + " bits (" + bits / 32 + " floats)";
+    }
+
+    private static void row(PrintWriter out, String key, String value) {
+        out.printf("%-13s %s%n", key + ":", value);
+    }
+
+    private static String mib(long bytes) {
+        return String.format("%.1f MiB", bytes / 1048576.0);
+    }
+}
