@@ -1,0 +1,152 @@
+package dev.clipvil.backend.cpu;
+
+/**
+ * The cache-blocked F32 GEMM driver (the BLIS loop order):
+ * <pre>
+ * for jc over N step NC            B block kc x nc packed once, shared by all threads (lives in L3)
+ *   for pc over K step KC
+ *     for ic over M step MC        in parallel; each task packs its own A block (lives in L2)
+ *       for jr over nc step NR     one packed B micro-panel (lives in L1)
+ *         for ir over mc step MR   the micro-kernel
+ * </pre>
+ * Tasks are (M block, slice of B micro-panels) pairs, so a short, wide product (a convolution's
+ * K x pixels) still splits across threads. Packing buffers are per thread and reused.
+ */
+final class GemmF32 {
+    static final int MR = GemmKernelF32.MR;
+    static final int NR = GemmKernelF32.NR;
+    /** Reduction depth of a block: an MR x KC panel of A plus a KC x NR panel of B fit the 32 KiB L1. */
+    static final int KC = 256;
+    /** Rows of A per block: MC x KC floats (~144 KiB) sit in the 512 KiB L2. */
+    static final int MC = 144;
+    /** Columns of B per block: KC x NC floats (4 MiB) in the L3. */
+    static final int NC = 4096;
+
+    private GemmF32() {}
+
+    /** Per-thread packing buffers. */
+    private static final class Scratch {
+        float[] a = new float[0];
+        float[] b = new float[0];
+        final float[] tile = new float[MR * NR];
+
+        float[] a(int n) { return a.length >= n ? a : (a = new float[n]); }
+        float[] b(int n) { return b.length >= n ? b : (b = new float[n]); }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** Where C goes and what is added to it. */
+    record Output(float[] c, int off, int ldc, boolean accumulate, float[] colBias, int colBiasOff, float[] rowBias, int rowBiasOff) {
+        static Output of(float[] c, int off, int ldc) { return new Output(c, off, ldc, false, null, 0, null, 0); }
+    }
+
+    /**
+     * {@code C[i][j] = (accumulate ? C[i][j] : 0) + sum_p A(i,p) B(p,j) + colBias[j] + rowBias[i]} for an
+     * m x n C at {@code out.c[out.off + i*out.ldc + j]}. {@code parallel} spreads the blocks over the
+     * CPU pool; callers already running one task per thread pass false.
+     */
+    static void gemm(int m, int n, int k, PanelSource a, PanelSource b, Output out, boolean parallel) {
+        if (m <= 0 || n <= 0) return;
+        if (k <= 0) {
+            epilogueOnly(m, n, out);
+            return;
+        }
+        boolean par = parallel && Parallel.threads() > 1 && (long) m * n * k >= 64 * 64 * 64;
+        int kBlocks = (k + KC - 1) / KC;
+        int kcMax = (k + kBlocks - 1) / kBlocks; // even blocks, so no thin remainder block
+        int mBlocks = (m + MC - 1) / MC;
+        int mc = roundUp((m + mBlocks - 1) / mBlocks, MR);
+        int mbs = (m + mc - 1) / mc;
+        Scratch own = SCRATCH.get();
+        for (int jc = 0; jc < n; jc += NC) {
+            int nc = Math.min(NC, n - jc);
+            int panels = (nc + NR - 1) / NR;
+            int nSplit = par ? Math.max(1, Math.min(panels, (4 * Parallel.threads() + mbs - 1) / mbs)) : 1;
+            float[] bp = own.b(panels * NR * kcMax);
+            for (int pc = 0; pc < k; pc += kcMax) {
+                int kc = Math.min(kcMax, k - pc);
+                packB(b, jc, nc, pc, kc, bp, par);
+                boolean first = pc == 0;
+                int jc0 = jc, ns = nSplit, pc0 = pc;
+                Parallel.RangeBody body = (t0, t1) -> {
+                    for (int t = t0; t < t1; t++) {
+                        int mb = t / ns, slice = t % ns;
+                        int i0 = mb * mc, mcur = Math.min(mc, m - i0);
+                        int p0 = (int) ((long) panels * slice / ns), p1 = (int) ((long) panels * (slice + 1) / ns);
+                        block(a, i0, mcur, jc0, nc, pc0, kc, p0, p1, bp, out, first);
+                    }
+                };
+                int tasks = mbs * nSplit;
+                if (par && tasks > 1) Parallel.forRange(tasks, 1, body);
+                else body.run(0, tasks);
+            }
+        }
+    }
+
+    private static void packB(PanelSource b, int jc, int nc, int pc, int kc, float[] bp, boolean par) {
+        int panels = (nc + NR - 1) / NR;
+        int stride = NR * kc;
+        if (!par || panels < 4) {
+            b.pack(jc, nc, pc, kc, NR, bp, 0);
+            return;
+        }
+        Parallel.forRange(panels, Math.max(1, 32768 / stride), (q0, q1) -> {
+            int o = q0 * NR;
+            b.pack(jc + o, Math.min(nc, q1 * NR) - o, pc, kc, NR, bp, q0 * stride);
+        });
+    }
+
+    /** One task: packs A rows [i0, i0+mcur) x [pc, pc+kc) and runs B micro-panels [p0, p1) over them. */
+    private static void block(PanelSource a, int i0, int mcur, int jc, int nc, int pc, int kc, int p0, int p1,
+                              float[] bp, Output out, boolean first) {
+        Scratch s = SCRATCH.get();
+        float[] ap = s.a(roundUp(mcur, MR) * kc);
+        a.pack(i0, mcur, pc, kc, MR, ap, 0);
+        float[] c = out.c();
+        int ldc = out.ldc();
+        boolean add = !first || out.accumulate();
+        float[] cb = first ? out.colBias() : null, rb = first ? out.rowBias() : null;
+        for (int q = p0; q < p1; q++) {
+            int j = q * NR, nr = Math.min(NR, nc - j);
+            int bo = q * NR * kc;
+            for (int ir = 0; ir < mcur; ir += MR) {
+                int mr = Math.min(MR, mcur - ir);
+                int ao = ir * kc;
+                int row = i0 + ir, col = jc + j;
+                int co = out.off() + row * ldc + col;
+                if (mr == MR && nr == NR) {
+                    GemmKernelF32.tile(kc, ap, ao, bp, bo, c, co, ldc, add, cb, out.colBiasOff() + col, rb, out.rowBiasOff() + row);
+                } else {
+                    float[] t = s.tile;
+                    GemmKernelF32.tile(kc, ap, ao, bp, bo, t, 0, NR, false, null, 0, null, 0);
+                    for (int i = 0; i < mr; i++) {
+                        int ci = co + i * ldc;
+                        float r = rb == null ? 0f : rb[out.rowBiasOff() + row + i];
+                        for (int jj = 0; jj < nr; jj++) {
+                            float v = t[i * NR + jj] + r;
+                            if (cb != null) v += cb[out.colBiasOff() + col + jj];
+                            if (add) v += c[ci + jj];
+                            c[ci + jj] = v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** K = 0: C is only its biases (added to C when accumulating). */
+    private static void epilogueOnly(int m, int n, Output out) {
+        float[] c = out.c();
+        for (int i = 0; i < m; i++) {
+            int ci = out.off() + i * out.ldc();
+            float r = out.rowBias() == null ? 0f : out.rowBias()[out.rowBiasOff() + i];
+            for (int j = 0; j < n; j++) {
+                float v = r + (out.colBias() == null ? 0f : out.colBias()[out.colBiasOff() + j]);
+                c[ci + j] = out.accumulate() ? c[ci + j] + v : v;
+            }
+        }
+    }
+
+    static int roundUp(int x, int m) { return (x + m - 1) / m * m; }
+}
