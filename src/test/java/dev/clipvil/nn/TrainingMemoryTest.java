@@ -75,7 +75,9 @@ class TrainingMemoryTest {
         }
 
         Tensor logits(Tensor ids, Tensor causal) {
-            Tensor h = drop.forward(attn.forward(ln.forward(tok.forward(ids)), causal));
+            Tensor e = tok.forward(ids);
+            // pre-LN residual block, as CLIP's: h = e + drop(attn(ln(e)))
+            Tensor h = dev.clipvil.ops.Elementwise.add(e, drop.forward(attn.forward(ln.forward(e), causal)));
             return head.forward(h);
         }
     }
