@@ -11,22 +11,22 @@ public interface LrSchedule {
     double factor(long step);
 
     /** Always 1. */
-    static LrSchedule constant() { return new Constant(); }
+    public static LrSchedule constant() { return new Constant(); }
 
     /** Linear from 0 to 1 over {@code warmup} steps, then 1. */
-    static LrSchedule warmupConstant(long warmup) { return new WarmupConstant(warmup); }
+    public static LrSchedule warmupConstant(long warmup) { return new WarmupConstant(warmup); }
 
     /** Linear from 0 to 1 over {@code warmup} steps, then linear to 0 at {@code total} (and 0 after). */
-    static LrSchedule warmupLinear(long warmup, long total) { return new WarmupLinear(warmup, total); }
+    public static LrSchedule warmupLinear(long warmup, long total) { return new WarmupLinear(warmup, total); }
 
     /** Linear warmup, then half a cosine from 1 to 0 at {@code total} (and 0 after). */
-    static LrSchedule warmupCosine(long warmup, long total) { return new WarmupCosine(warmup, total, 0); }
+    public static LrSchedule warmupCosine(long warmup, long total) { return new WarmupCosine(warmup, total, 0); }
 
     /** Linear warmup, then half a cosine from 1 down to {@code minFactor} at {@code total} (then flat). */
-    static LrSchedule warmupCosine(long warmup, long total, double minFactor) { return new WarmupCosine(warmup, total, minFactor); }
+    public static LrSchedule warmupCosine(long warmup, long total, double minFactor) { return new WarmupCosine(warmup, total, minFactor); }
 
     /** {@code gamma^(step / stepSize)} (integer division), as StepLR. */
-    static LrSchedule stepDecay(long stepSize, double gamma) { return new StepDecay(stepSize, gamma); }
+    public static LrSchedule stepDecay(long stepSize, double gamma) { return new StepDecay(stepSize, gamma); }
 
     record Constant() implements LrSchedule {
         @Override public double factor(long step) { return 1; }

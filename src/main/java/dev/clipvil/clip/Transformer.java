@@ -1,0 +1,31 @@
+package dev.clipvil.clip;
+
+import dev.clipvil.nn.Init;
+import dev.clipvil.nn.Module;
+import dev.clipvil.nn.ModuleList;
+import dev.clipvil.tensor.Tensor;
+
+/** A stack of {@link ResidualAttentionBlock}s, "resblocks.{i}.*" as in OpenAI CLIP. */
+public final class Transformer extends Module {
+    private final ModuleList<ResidualAttentionBlock> blocks;
+    private final int width, layers, heads;
+
+    public Transformer(int width, int layers, int heads, Init init) {
+        this.width = width;
+        this.layers = layers;
+        this.heads = heads;
+        blocks = registerModule("resblocks", new ModuleList<>());
+        for (int i = 0; i < layers; i++) blocks.add(new ResidualAttentionBlock(width, heads, init));
+    }
+
+    /** x [N, S, width]; mask null or additive [S, S]. */
+    public Tensor forward(Tensor x, Tensor mask) {
+        Tensor h = x;
+        for (ResidualAttentionBlock b : blocks) h = b.forward(h, mask);
+        return h;
+    }
+
+    public int width() { return width; }
+    public int layers() { return layers; }
+    public int heads() { return heads; }
+}
