@@ -32,6 +32,19 @@ class ElementwiseGradTest {
     }
 
     @Test
+    void moreViewsAndCasts() {
+        Tensor a = input(12, 2, 3, 4);
+        GradCheck.check("contiguous(permute)", x -> Views.contiguous(Views.permute(x[0], 2, 0, 1)), a);
+        GradCheck.check("flatten", x -> Views.flatten(Views.transpose(x[0], 0, 2), 1, 2), a);
+        GradCheck.check("view", x -> Views.view(x[0], 6, -1), a);
+        GradCheck.check("squeeze/unsqueeze", x -> Views.squeeze(Views.unsqueeze(x[0], 1), 1), a);
+        GradCheck.check("splitSizes", x -> Views.splitSizes(x[0], new int[]{1, 3}, 2)[1], a);
+        // cast through F32 and back: identity up to F32 rounding, so a wide step keeps the check exact
+        GradCheck.check("cast", x -> Elementwise.cast(Elementwise.mul(Elementwise.cast(x[0], dev.clipvil.tensor.DType.F32), 2.0), dev.clipvil.tensor.DType.F64),
+                1e-2, 1e-5, 1e-4, a);
+    }
+
+    @Test
     void unaryOps() {
         Tensor x = input(7, 2, 5);
         for (UnaryOp op : new UnaryOp[]{UnaryOp.NEG, UnaryOp.EXP, UnaryOp.TANH, UnaryOp.SIGMOID, UnaryOp.GELU, UnaryOp.QUICK_GELU}) {
