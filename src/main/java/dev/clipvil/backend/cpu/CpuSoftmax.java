@@ -10,10 +10,11 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Softmax and log-softmax along any dim, and their gradients from the forward output. The tensor is
- * seen as "lines" along {@code dim}. Lines that are contiguous rows of F32 (the last dim with stride
- * 1, the common case) take a vectorised three-pass kernel (max, exp-sum, scale); any other layout,
- * and F64, walks each line with its stride. Statistics are numerically stable (the row max is
- * subtracted before exp). A row of all -inf gives NaN, as in PyTorch.
+ * seen as "lines" along {@code dim}. F32 lines that are contiguous rows (the last dim with stride 1,
+ * the common case) take a vectorised three-pass row kernel (max, exp-sum, scale) on an L1-resident
+ * row; along another dim of a dense block, F32 takes a column kernel whose lanes run across
+ * neighbouring lines (so memory is walked contiguously); any other layout, and F64, walks each line
+ * with its stride. The row max is subtracted before exp. A row of all -inf gives NaN, as in PyTorch.
  */
 final class CpuSoftmax {
     private CpuSoftmax() {}
