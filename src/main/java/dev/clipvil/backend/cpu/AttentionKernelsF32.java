@@ -16,13 +16,13 @@ final class AttentionKernelsF32 {
     private static final VectorSpecies<Float> F = VecExp.F;
     private static final int L = F.length();
 
-    /** s[j] = mul * sum_d q[d] * t[d * sk + j] for j in [0, n): one query against n keys (or value rows). */
-    static void scores(float[] q, float[] t, int sk, int n, int dim, float mul, float[] s) {
+    /** s[j] = mul * sum_d q[qo + d] * t[d * sk + j] for j in [0, n): one query against n keys (or value rows). */
+    static void scores(float[] q, int qo, float[] t, int sk, int n, int dim, float mul, float[] s) {
         int j = 0;
         for (; j + 4 * L <= n; j += 4 * L) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             for (int d = 0; d < dim; d++) {
-                FloatVector qv = FloatVector.broadcast(F, q[d]);
+                FloatVector qv = FloatVector.broadcast(F, q[qo + d]);
                 int o = d * sk + j;
                 a0 = FloatVector.fromArray(F, t, o).fma(qv, a0);
                 a1 = FloatVector.fromArray(F, t, o + L).fma(qv, a1);
@@ -36,23 +36,28 @@ final class AttentionKernelsF32 {
         }
         for (; j + L <= n; j += L) {
             FloatVector a0 = FloatVector.zero(F);
-            for (int d = 0; d < dim; d++) a0 = FloatVector.fromArray(F, t, d * sk + j).fma(FloatVector.broadcast(F, q[d]), a0);
+            for (int d = 0; d < dim; d++) a0 = FloatVector.fromArray(F, t, d * sk + j).fma(FloatVector.broadcast(F, q[qo + d]), a0);
             a0.mul(mul).intoArray(s, j);
         }
         for (; j < n; j++) {
             float acc = 0;
-            for (int d = 0; d < dim; d++) acc += q[d] * t[d * sk + j];
+            for (int d = 0; d < dim; d++) acc += q[qo + d] * t[d * sk + j];
             s[j] = acc * mul;
         }
     }
 
-    /** out[oo + d] = mul * sum_{j < n} p[j] * rows[base + j * rs + d] for d in [0, dim). Rows have unit feature stride. */
-    static void weightedRows(float[] p, int n, float[] rows, int base, int rs, int dim, float mul, float[] out, int oo) {
+    /**
+     * out[oo + d] (+)= mul * sum_{j < n} p[po + j] * rows[base + j * rs + d] for d in [0, dim): a
+     * weighted sum of rows with unit feature stride, accumulators held in registers across j.
+     * With {@code accumulate} the sum is added to out, else it replaces it.
+     */
+    static void weightedRows(float[] p, int po, int n, float[] rows, int base, int rs, int dim, float mul,
+                             float[] out, int oo, boolean accumulate) {
         int d = 0;
         for (; d + 4 * L <= dim; d += 4 * L) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             for (int j = 0; j < n; j++) {
-                float pj = p[j];
+                float pj = p[po + j];
                 if (pj == 0f) continue;
                 FloatVector pv = FloatVector.broadcast(F, pj);
                 int o = base + j * rs + d;
@@ -61,23 +66,29 @@ final class AttentionKernelsF32 {
                 a2 = FloatVector.fromArray(F, rows, o + 2 * L).fma(pv, a2);
                 a3 = FloatVector.fromArray(F, rows, o + 3 * L).fma(pv, a3);
             }
-            a0.mul(mul).intoArray(out, oo + d);
-            a1.mul(mul).intoArray(out, oo + d + L);
-            a2.mul(mul).intoArray(out, oo + d + 2 * L);
-            a3.mul(mul).intoArray(out, oo + d + 3 * L);
+            store(a0, mul, out, oo + d, accumulate);
+            store(a1, mul, out, oo + d + L, accumulate);
+            store(a2, mul, out, oo + d + 2 * L, accumulate);
+            store(a3, mul, out, oo + d + 3 * L, accumulate);
         }
         for (; d + L <= dim; d += L) {
             FloatVector a0 = FloatVector.zero(F);
             for (int j = 0; j < n; j++) {
-                if (p[j] != 0f) a0 = FloatVector.fromArray(F, rows, base + j * rs + d).fma(FloatVector.broadcast(F, p[j]), a0);
+                float pj = p[po + j];
+                if (pj != 0f) a0 = FloatVector.fromArray(F, rows, base + j * rs + d).fma(FloatVector.broadcast(F, pj), a0);
             }
-            a0.mul(mul).intoArray(out, oo + d);
+            store(a0, mul, out, oo + d, accumulate);
         }
         for (; d < dim; d++) {
             float acc = 0;
-            for (int j = 0; j < n; j++) acc += p[j] * rows[base + j * rs + d];
-            out[oo + d] = acc * mul;
+            for (int j = 0; j < n; j++) acc += p[po + j] * rows[base + j * rs + d];
+            out[oo + d] = accumulate ? out[oo + d] + acc * mul : acc * mul;
         }
+    }
+
+    private static void store(FloatVector acc, float mul, float[] out, int o, boolean accumulate) {
+        if (accumulate) acc.fma(FloatVector.broadcast(F, mul), FloatVector.fromArray(F, out, o)).intoArray(out, o);
+        else acc.mul(mul).intoArray(out, o);
     }
 
     /** y[yo ..] += a * x[xo ..] over dim elements. */

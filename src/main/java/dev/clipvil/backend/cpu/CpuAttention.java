@@ -95,8 +95,8 @@ final class CpuAttention {
         }
     }
 
-    private static void gather(float[] src, int base, int stride, int n, float[] dst) {
-        for (int d = 0; d < n; d++) dst[d] = src[base + d * stride];
+    private static void gather(float[] src, int base, int stride, int n, float[] dst, int dstOff) {
+        for (int d = 0; d < n; d++) dst[dstOff + d] = src[base + d * stride];
     }
 
     private static void forwardF32(Geometry g, float[] qa, float[] ka, float[] va, int[] vs, int vo, AttentionMask m,
@@ -116,8 +116,8 @@ final class CpuAttention {
                 for (int i = blk * Q_BLOCK, iEnd = Math.min(g.sq, i + Q_BLOCK); i < iEnd; i++) {
                     int row = head * g.sq + i, oo = row * g.dv;
                     int n = g.keys(causal, i);
-                    gather(qa, g.qRow(bi, hi, i), g.qs[3], g.d, qr);
-                    AttentionKernelsF32.scores(qr, kt, g.sk, n, g.d, scale, s);
+                    gather(qa, g.qRow(bi, hi, i), g.qs[3], g.d, qr, 0);
+                    AttentionKernelsF32.scores(qr, 0, kt, g.sk, n, g.d, scale, s);
                     if (m != null) m.apply(s, n, bi, hi, i);
                     float mx = AttentionKernelsF32.max(s, n);
                     if (mx == Float.NEGATIVE_INFINITY) {
@@ -126,7 +126,7 @@ final class CpuAttention {
                         continue;
                     }
                     float sum = AttentionKernelsF32.expShift(s, n, mx);
-                    AttentionKernelsF32.weightedRows(s, n, va, vBase, vs[2], g.dv, 1f / sum, out, oo);
+                    AttentionKernelsF32.weightedRows(s, 0, n, va, vBase, vs[2], g.dv, 1f / sum, out, oo, false);
                     lse[row] = mx + (float) Math.log(sum);
                 }
             }
@@ -213,12 +213,19 @@ final class CpuAttention {
         return new Tensor[]{gq, gk, gv};
     }
 
+    /** Query rows per backward block: gk and gv take one register-blocked update per key and block. */
+    private static final int BWD_BLOCK = 16;
+
     private static void backwardF32(Geometry g, float[] qa, float[] ka, float[] kRows, int[] krs, int kro, float[] va,
                                      float[] go, int goo, float[] oa, int oo, float[] la, int lo, AttentionMask m,
                                      boolean causal, float scale, float[] gq, float[] gk, float[] gv) {
+        int qb = BWD_BLOCK;
         Parallel.forRange(g.b * g.h, 1, (t0, t1) -> {
             float[] kt = new float[g.d * g.sk], vt = new float[g.dv * g.sk];
-            float[] p = new float[g.sk], ds = new float[g.sk], qr = new float[g.d], gr = new float[g.dv];
+            float[] p = new float[g.sk], ds = new float[g.sk];
+            // the block's rows of q and gO, and its P and dS transposed ([key][row]) for the key-side sums
+            float[] qBlk = new float[qb * g.d], gBlk = new float[qb * g.dv];
+            float[] pT = new float[g.sk * qb], dsT = new float[g.sk * qb];
             for (int head = t0; head < t1; head++) {
                 int bi = head / g.h, hi = head % g.h;
                 transpose(ka, g.kRow(bi, hi, 0), g.ks[2], g.ks[3], g.sk, g.d, kt);
@@ -227,26 +234,41 @@ final class CpuAttention {
                 Arrays.fill(gk, gkBase, gkBase + g.sk * g.d, 0f);
                 Arrays.fill(gv, gvBase, gvBase + g.sk * g.dv, 0f);
                 int kBase = kro + bi * krs[0] + hi * krs[1];
-                for (int i = 0; i < g.sq; i++) {
-                    int row = head * g.sq + i, gqo = row * g.d;
-                    float l = la[lo + row];
-                    int n = g.keys(causal, i);
-                    if (l == Float.POSITIVE_INFINITY || n == 0) {
-                        Arrays.fill(gq, gqo, gqo + g.d, 0f);
-                        continue;
+                for (int i0 = 0; i0 < g.sq; i0 += qb) {
+                    int rowsInBlk = Math.min(qb, g.sq - i0);
+                    Arrays.fill(pT, 0f);
+                    Arrays.fill(dsT, 0f);
+                    int keys = 0;
+                    for (int r = 0; r < rowsInBlk; r++) {
+                        int i = i0 + r;
+                        int row = head * g.sq + i, gqo = row * g.d;
+                        float l = la[lo + row];
+                        int n = g.keys(causal, i);
+                        if (l == Float.POSITIVE_INFINITY || n == 0) {
+                            Arrays.fill(gq, gqo, gqo + g.d, 0f);
+                            Arrays.fill(qBlk, r * g.d, (r + 1) * g.d, 0f);
+                            Arrays.fill(gBlk, r * g.dv, (r + 1) * g.dv, 0f);
+                            continue;
+                        }
+                        keys = Math.max(keys, n);
+                        gather(qa, g.qRow(bi, hi, i), g.qs[3], g.d, qBlk, r * g.d);
+                        System.arraycopy(go, goo + row * g.dv, gBlk, r * g.dv, g.dv);
+                        float delta = AttentionKernelsF32.dot(gBlk, r * g.dv, 1, oa, oo + row * g.dv, 1, g.dv);
+                        AttentionKernelsF32.scores(qBlk, r * g.d, kt, g.sk, n, g.d, scale, p);
+                        if (m != null) m.apply(p, n, bi, hi, i);
+                        AttentionKernelsF32.expShift(p, n, l);
+                        AttentionKernelsF32.scores(gBlk, r * g.dv, vt, g.sk, n, g.dv, 1f, ds);
+                        for (int j = 0; j < n; j++) {
+                            float dsj = p[j] * (ds[j] - delta);
+                            ds[j] = dsj;
+                            pT[j * qb + r] = p[j];
+                            dsT[j * qb + r] = dsj;
+                        }
+                        AttentionKernelsF32.weightedRows(ds, 0, n, kRows, kBase, krs[2], g.d, scale, gq, gqo, false);
                     }
-                    gather(qa, g.qRow(bi, hi, i), g.qs[3], g.d, qr);
-                    System.arraycopy(go, goo + row * g.dv, gr, 0, g.dv);
-                    float delta = AttentionKernelsF32.dot(gr, 0, 1, oa, oo + row * g.dv, 1, g.dv);
-                    AttentionKernelsF32.scores(qr, kt, g.sk, n, g.d, scale, p);
-                    if (m != null) m.apply(p, n, bi, hi, i);
-                    AttentionKernelsF32.expShift(p, n, l);
-                    AttentionKernelsF32.scores(gr, vt, g.sk, n, g.dv, 1f, ds);
-                    for (int j = 0; j < n; j++) ds[j] = p[j] * (ds[j] - delta);
-                    AttentionKernelsF32.weightedRows(ds, n, kRows, kBase, krs[2], g.d, scale, gq, gqo);
-                    for (int j = 0; j < n; j++) {
-                        if (p[j] != 0f) AttentionKernelsF32.axpy(p[j], gr, 0, gv, gvBase + j * g.dv, g.dv);
-                        if (ds[j] != 0f) AttentionKernelsF32.axpy(scale * ds[j], qr, 0, gk, gkBase + j * g.d, g.d);
+                    for (int j = 0; j < keys; j++) {
+                        AttentionKernelsF32.weightedRows(pT, j * qb, rowsInBlk, gBlk, 0, g.dv, g.dv, 1f, gv, gvBase + j * g.dv, true);
+                        AttentionKernelsF32.weightedRows(dsT, j * qb, rowsInBlk, qBlk, 0, g.d, g.d, scale, gk, gkBase + j * g.d, true);
                     }
                 }
             }

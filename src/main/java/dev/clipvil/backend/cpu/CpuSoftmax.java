@@ -10,10 +10,11 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Softmax and log-softmax along any dim, and their gradients from the forward output. The tensor is
- * seen as "lines" along {@code dim}. Lines that are contiguous rows of F32 (the last dim with stride
- * 1, the common case) take a vectorised three-pass kernel (max, exp-sum, scale); any other layout,
- * and F64, walks each line with its stride. Statistics are numerically stable (the row max is
- * subtracted before exp). A row of all -inf gives NaN, as in PyTorch.
+ * seen as "lines" along {@code dim}. F32 lines that are contiguous rows (the last dim with stride 1,
+ * the common case) take a vectorised three-pass row kernel (max, exp-sum, scale) on an L1-resident
+ * row; along another dim of a dense block, F32 takes a column kernel whose lanes run across
+ * neighbouring lines (so memory is walked contiguously); any other layout, and F64, walks each line
+ * with its stride. The row max is subtracted before exp. A row of all -inf gives NaN, as in PyTorch.
  */
 final class CpuSoftmax {
     private CpuSoftmax() {}
@@ -47,6 +48,43 @@ final class CpuSoftmax {
         }
 
         int grain() { return Math.max(1, 16384 / Math.max(n, 1)); }
+
+        /** Elements per line step in a dense tensor: the product of the dims after {@code dim}. */
+        int inner() {
+            int r = 1;
+            for (int k = dim + 1; k < shape.length; k++) r *= shape[k];
+            return r;
+        }
+
+        /** True when the dims from {@code dim} on are laid out densely under {@code strides}. */
+        boolean denseFromDim(int[] strides) {
+            int expected = 1;
+            for (int k = shape.length - 1; k > dim; k--) {
+                if (shape[k] != 1 && strides[k] != expected) return false;
+                expected *= shape[k];
+            }
+            return n == 1 || strides[dim] == expected;
+        }
+    }
+
+    /** Columns per task of the column-block path (softmax along a non-last dim of a dense block). */
+    private static final int COLS = 64;
+
+    /** A body over column block (outer index, first column, width). */
+    private interface ColumnBody {
+        void run(int line, int width);
+    }
+
+    /** Runs {@code body} over blocks of up to COLS adjacent lines (same outer index, consecutive inner index). */
+    private static void forColumnBlocks(Lines ln, int inner, ColumnBody body) {
+        int blocks = (inner + COLS - 1) / COLS;
+        int outer = ln.count / inner;
+        Parallel.forRange(outer * blocks, Math.max(1, 16384 / Math.max(1, ln.n * COLS)), (t0, t1) -> {
+            for (int t = t0; t < t1; t++) {
+                int ob = t / blocks, c0 = (t % blocks) * COLS;
+                body.run(ob * inner + c0, Math.min(COLS, inner - c0));
+            }
+        });
     }
 
     private static int[] stridesOf(Tensor t) { return t.dim() == 0 ? new int[]{1} : t.strides(); }
@@ -65,6 +103,14 @@ final class CpuSoftmax {
         if (x.dtype() == DType.F32) {
             float[] a = Cpu.f32(x), o = Cpu.f32(out);
             boolean rows = ln.lastDim() && (xStep == 1 || ln.n == 1);
+            int inner = ln.inner();
+            if (!rows && inner >= L && ln.denseFromDim(xs)) {
+                forColumnBlocks(ln, inner, (line, w) -> {
+                    float[] m = new float[COLS], sum = new float[COLS];
+                    columnsF32(a, ln.offset(line, xs, xBase), xStep, o, ln.offset(line, os, 0), oStep, ln.n, w, log, m, sum);
+                });
+                return out;
+            }
             Parallel.forRange(ln.count, ln.grain(), (l0, l1) -> {
                 for (int l = l0; l < l1; l++) {
                     int ia = ln.offset(l, xs, xBase), io = ln.offset(l, os, 0);
@@ -117,6 +163,51 @@ final class CpuSoftmax {
             float inv = 1f / s;
             for (i = 0; i < ub; i += L) FloatVector.fromArray(F, o, io + i).mul(inv).intoArray(o, io + i);
             for (; i < n; i++) o[io + i] *= inv;
+        }
+    }
+
+    /**
+     * {@code w} adjacent F32 lines at once (lanes across lines): a[ia + j * as + c] for j < n, c < w.
+     * Used along a non-last dim of a dense block, where walking one line at a time would stride
+     * through memory.
+     */
+    private static void columnsF32(float[] a, int ia, int as, float[] o, int io, int os, int n, int w, boolean log,
+                                   float[] m, float[] s) {
+        int ub = F.loopBound(w);
+        java.util.Arrays.fill(m, 0, w, Float.NEGATIVE_INFINITY);
+        java.util.Arrays.fill(s, 0, w, 0f);
+        for (int j = 0; j < n; j++) {
+            int r = ia + j * as, c = 0;
+            for (; c < ub; c += L) FloatVector.fromArray(F, m, c).max(FloatVector.fromArray(F, a, r + c)).intoArray(m, c);
+            for (; c < w; c++) m[c] = Math.max(m[c], a[r + c]);
+        }
+        for (int j = 0; j < n; j++) {
+            int r = ia + j * as, ro = io + j * os, c = 0;
+            for (; c < ub; c += L) {
+                FloatVector e = VecExp.exp(FloatVector.fromArray(F, a, r + c).sub(FloatVector.fromArray(F, m, c)));
+                if (!log) e.intoArray(o, ro + c);
+                FloatVector.fromArray(F, s, c).add(e).intoArray(s, c);
+            }
+            for (; c < w; c++) {
+                float e = VecExp.exp(a[r + c] - m[c]);
+                if (!log) o[ro + c] = e;
+                s[c] += e;
+            }
+        }
+        if (log) {
+            for (int c = 0; c < w; c++) m[c] += (float) Math.log(s[c]);
+            for (int j = 0; j < n; j++) {
+                int r = ia + j * as, ro = io + j * os, c = 0;
+                for (; c < ub; c += L) FloatVector.fromArray(F, a, r + c).sub(FloatVector.fromArray(F, m, c)).intoArray(o, ro + c);
+                for (; c < w; c++) o[ro + c] = a[r + c] - m[c];
+            }
+        } else {
+            for (int c = 0; c < w; c++) s[c] = 1f / s[c];
+            for (int j = 0; j < n; j++) {
+                int ro = io + j * os, c = 0;
+                for (; c < ub; c += L) FloatVector.fromArray(F, o, ro + c).mul(FloatVector.fromArray(F, s, c)).intoArray(o, ro + c);
+                for (; c < w; c++) o[ro + c] *= s[c];
+            }
         }
     }
 
@@ -181,6 +272,15 @@ final class CpuSoftmax {
         if (gy.dtype() == DType.F32) {
             float[] ya = Cpu.f32(y), ga = Cpu.f32(gy), o = Cpu.f32(gx);
             boolean rows = ln.lastDim() && ((yStep == 1 && gStep == 1) || ln.n == 1);
+            int inner = ln.inner();
+            if (!rows && inner >= L && ln.denseFromDim(ys) && ln.denseFromDim(gs)) {
+                forColumnBlocks(ln, inner, (line, w) -> {
+                    float[] sum = new float[COLS];
+                    backColumnsF32(ya, ln.offset(line, ys, yBase), yStep, ga, ln.offset(line, gs, gBase), gStep,
+                            o, ln.offset(line, os, 0), oStep, ln.n, w, log, sum);
+                });
+                return gx;
+            }
             Parallel.forRange(ln.count, ln.grain(), (l0, l1) -> {
                 for (int l = l0; l < l1; l++) {
                     int iy = ln.offset(l, ys, yBase), ig = ln.offset(l, gs, gBase), io = ln.offset(l, os, 0);
@@ -223,6 +323,30 @@ final class CpuSoftmax {
                 FloatVector.fromArray(F, g, ig + i).sub(vs).mul(FloatVector.fromArray(F, y, iy + i)).intoArray(o, io + i);
             }
             for (; i < n; i++) o[io + i] = (g[ig + i] - s) * y[iy + i];
+        }
+    }
+
+    /** The backward of {@link #columnsF32}: {@code w} adjacent lines at once. */
+    private static void backColumnsF32(float[] y, int iy, int ys, float[] g, int ig, int gs, float[] o, int io, int os,
+                                       int n, int w, boolean log, float[] s) {
+        int ub = F.loopBound(w);
+        java.util.Arrays.fill(s, 0, w, 0f);
+        for (int j = 0; j < n; j++) {
+            int ry = iy + j * ys, rg = ig + j * gs, c = 0;
+            for (; c < ub; c += L) {
+                FloatVector gv = FloatVector.fromArray(F, g, rg + c);
+                FloatVector acc = FloatVector.fromArray(F, s, c);
+                (log ? acc.add(gv) : gv.fma(FloatVector.fromArray(F, y, ry + c), acc)).intoArray(s, c);
+            }
+            for (; c < w; c++) s[c] += log ? g[rg + c] : g[rg + c] * y[ry + c];
+        }
+        for (int j = 0; j < n; j++) {
+            int ry = iy + j * ys, rg = ig + j * gs, ro = io + j * os, c = 0;
+            for (; c < ub; c += L) {
+                FloatVector yv = FloatVector.fromArray(F, y, ry + c), gv = FloatVector.fromArray(F, g, rg + c), sv = FloatVector.fromArray(F, s, c);
+                (log ? gv.sub(VecExp.exp(yv).mul(sv)) : gv.sub(sv).mul(yv)).intoArray(o, ro + c);
+            }
+            for (; c < w; c++) o[ro + c] = log ? g[rg + c] - (float) Math.exp(y[ry + c]) * s[c] : (g[rg + c] - s[c]) * y[ry + c];
         }
     }
 

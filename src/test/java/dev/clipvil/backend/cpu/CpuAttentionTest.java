@@ -125,6 +125,8 @@ class CpuAttentionTest {
                 Tensor q2 = Creation.randn(4, dt, 1, 2, 70, 13), k2 = Creation.randn(5, dt, 1, 2, 41, 13), v2 = Creation.randn(6, dt, 1, 2, 41, 16);
                 check("odd sizes, Dv != D " + dt, q2, k2, v2, null, false, 0.3);
                 check("causal Sq>Sk " + dt, q2, k2, v2, null, true, 0.3);
+                Tensor q3 = Creation.randn(7, dt, 1, 2, 4, 9), k3 = Creation.randn(8, dt, 1, 2, 3, 9), v3 = Creation.randn(9, dt, 1, 2, 3, 9);
+                check("fewer keys than features " + dt, q3, k3, v3, null, true, 0.3);
             }
         }
     }

@@ -162,6 +162,15 @@ class CpuSoftmaxTest {
     }
 
     @Test
+    void scalarInput() {
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor x = Tensor.scalar(DType.F32, 3.5);
+            assertEquals(1.0, BE.softmax(x, 0, false).item(), 0.0);
+            assertEquals(0.0, BE.softmax(x, -1, true).item(), 0.0);
+        }
+    }
+
+    @Test
     void rejectsBadArguments() {
         try (MemoryScope s = MemoryScope.open()) {
             Tensor x = Creation.randn(1, DType.F32, 2, 3);

@@ -1,0 +1,46 @@
+package dev.clipvil.ops;
+
+import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.Tensor;
+import dev.clipvil.testing.GradCheck;
+import org.junit.jupiter.api.Test;
+
+import static dev.clipvil.testing.GradCheck.input;
+
+class AttentionGradTest {
+    private static final double DEFAULT = Double.NaN;
+
+    @Test
+    void plainAndCausal() {
+        Tensor q = input(1, 2, 2, 3, 4), k = input(2, 2, 2, 5, 4), v = input(3, 2, 2, 5, 3);
+        GradCheck.check("attention", t -> Attention.scaledDotProduct(t[0], t[1], t[2], null, false, DEFAULT), q, k, v);
+        GradCheck.check("attention(causal, Sq<Sk)", t -> Attention.scaledDotProduct(t[0], t[1], t[2], null, true, 0.7), q, k, v);
+        Tensor q2 = input(4, 1, 2, 5, 4), k2 = input(5, 1, 2, 3, 4), v2 = input(6, 1, 2, 3, 4);
+        GradCheck.check("attention(causal, Sq>Sk)", t -> Attention.scaledDotProduct(t[0], t[1], t[2], null, true, 0), q2, k2, v2);
+    }
+
+    @Test
+    void masks() {
+        Tensor q = input(7, 2, 2, 3, 4), k = input(8, 2, 2, 4, 4), v = input(9, 2, 2, 4, 4);
+        // row 1 hidden entirely: zero output and zero gradient through it
+        Tensor bool = Tensor.ofBools(new boolean[]{true, false, true, true, false, false, false, false, true, true, false, true}, 3, 4);
+        GradCheck.check("attention(bool [Sq,Sk])", t -> Attention.scaledDotProduct(t[0], t[1], t[2], bool, false, DEFAULT), q, k, v);
+        Tensor pad = Tensor.ofBools(new boolean[]{true, true, true, false, true, true, false, false}, 2, 1, 1, 4);
+        GradCheck.check("attention(key padding + causal)", t -> Attention.scaledDotProduct(t[0], t[1], t[2], pad, true, DEFAULT), q, k, v);
+        Tensor add = Creation.randn(10, DType.F64, 1, 2, 3, 4);
+        GradCheck.check("attention(additive [1,H,Sq,Sk])", t -> Attention.scaledDotProduct(t[0], t[1], t[2], add, false, 0.5), q, k, v);
+        Tensor addKeys = Creation.randn(11, DType.F64, 4);
+        GradCheck.check("attention(additive [Sk] + causal)", t -> Attention.scaledDotProduct(t[0], t[1], t[2], addKeys, true, 0.5), q, k, v);
+    }
+
+    @Test
+    void nonContiguousInputs() {
+        // [B, S, H, D] leaves viewed as [B, H, S, D], the way heads are split
+        Tensor qs = input(12, 2, 3, 2, 4), ks = input(13, 2, 5, 2, 4), vs = input(14, 2, 5, 2, 4);
+        GradCheck.check("attention(permuted q/k/v)", t -> Attention.scaledDotProduct(
+                Views.permute(t[0], 0, 2, 1, 3), Views.permute(t[1], 0, 2, 1, 3), Views.permute(t[2], 0, 2, 1, 3), null, true, DEFAULT), qs, ks, vs);
+        Tensor vt = input(15, 1, 2, 3, 5);
+        GradCheck.check("attention(transposed v)", t -> Attention.scaledDotProduct(t[0], t[1], Views.transpose(t[2], 2, 3), null, false, DEFAULT),
+                input(16, 1, 2, 4, 3), input(17, 1, 2, 5, 3), vt);
+    }
+}
