@@ -9,8 +9,8 @@ import java.util.concurrent.Callable;
 
 /** {@code clipvil demo}: trains a small CLIP-style ViT on the embedded synthetic shapes, end to end. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Train a small CLIP-style ViT on an embedded synthetic shapes dataset (nothing to download),",
-                "evaluate it on a held-out split, and write model.safetensors, metrics.jsonl and summary.json."})
+        description = {"Train a small CLIP-style ViT on embedded synthetic shapes (nothing to download).",
+                "Evaluates on a held-out split and writes model.safetensors, metrics.jsonl and summary.json into --out."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "400", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
     int steps;
