@@ -116,10 +116,11 @@ final class GemmF32 {
                 int row = i0 + ir, col = jc + j;
                 int co = out.off() + row * ldc + col;
                 if (mr == MR && nr == NR) {
-                    GemmKernelF32.tile(kc, ap, ao, bp, bo, c, co, ldc, add, cb, out.colBiasOff() + col, rb, out.rowBiasOff() + row);
+                    GemmKernelF32.tile(kc, ap, ao, bp, bo, c, co, ldc, add);
+                    if (cb != null || rb != null) GemmKernelF32.addBias(c, co, ldc, cb, out.colBiasOff() + col, rb, out.rowBiasOff() + row);
                 } else {
                     float[] t = s.tile;
-                    GemmKernelF32.tile(kc, ap, ao, bp, bo, t, 0, NR, false, null, 0, null, 0);
+                    GemmKernelF32.tile(kc, ap, ao, bp, bo, t, 0, NR, false);
                     for (int i = 0; i < mr; i++) {
                         int ci = co + i * ldc;
                         float r = rb == null ? 0f : rb[out.rowBiasOff() + row + i];
