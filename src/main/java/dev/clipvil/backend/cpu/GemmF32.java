@@ -63,7 +63,7 @@ final class GemmF32 {
             int nc = Math.min(NC, n - jc);
             int panels = (nc + NR - 1) / NR;
             int nSplit = par ? Math.max(1, Math.min(panels, (4 * Parallel.threads() + mbs - 1) / mbs)) : 1;
-            float[] bp = own.b(panels * NR * kcMax);
+            float[] bp = own.b(panels * bStride(kcMax));
             for (int pc = 0; pc < k; pc += kcMax) {
                 int kc = Math.min(kcMax, k - pc);
                 packB(b, jc, nc, pc, kc, bp, par);
@@ -84,16 +84,22 @@ final class GemmF32 {
         }
     }
 
+    /**
+     * Distance between packed B panels: an odd number of 64-byte rows, so that a packer writing one row
+     * into each of several panels does not hit a single L1 set (kc*NR*4 bytes is often a multiple of 4 KiB).
+     */
+    static int bStride(int kc) { return NR * (kc | 1); }
+
     private static void packB(PanelSource b, int jc, int nc, int pc, int kc, float[] bp, boolean par) {
         int panels = (nc + NR - 1) / NR;
-        int stride = NR * kc;
+        int stride = bStride(kc);
         if (!par || panels < 4) {
-            b.pack(jc, nc, pc, kc, NR, bp, 0);
+            b.pack(jc, nc, pc, kc, NR, stride, bp, 0);
             return;
         }
         Parallel.forRange(panels, Math.max(1, 32768 / stride), (q0, q1) -> {
             int o = q0 * NR;
-            b.pack(jc + o, Math.min(nc, q1 * NR) - o, pc, kc, NR, bp, q0 * stride);
+            b.pack(jc + o, Math.min(nc, q1 * NR) - o, pc, kc, NR, stride, bp, q0 * stride);
         });
     }
 
@@ -102,35 +108,39 @@ final class GemmF32 {
                               float[] bp, Output out, boolean first) {
         Scratch s = SCRATCH.get();
         float[] ap = s.a(roundUp(mcur, MR) * kc);
-        a.pack(i0, mcur, pc, kc, MR, ap, 0);
-        float[] c = out.c();
-        int ldc = out.ldc();
+        a.pack(i0, mcur, pc, kc, MR, MR * kc, ap, 0);
         boolean add = !first || out.accumulate();
         float[] cb = first ? out.colBias() : null, rb = first ? out.rowBias() : null;
+        // B micro-panel outer: it stays in L1 while the A micro-panels stream from L2
         for (int q = p0; q < p1; q++) {
-            int j = q * NR, nr = Math.min(NR, nc - j);
-            int bo = q * NR * kc;
-            for (int ir = 0; ir < mcur; ir += MR) {
-                int mr = Math.min(MR, mcur - ir);
-                int ao = ir * kc;
-                int row = i0 + ir, col = jc + j;
-                int co = out.off() + row * ldc + col;
-                if (mr == MR && nr == NR) {
-                    GemmKernelF32.tile(kc, ap, ao, bp, bo, c, co, ldc, add);
-                    if (cb != null || rb != null) GemmKernelF32.addBias(c, co, ldc, cb, out.colBiasOff() + col, rb, out.rowBiasOff() + row);
-                } else {
-                    float[] t = s.tile;
-                    GemmKernelF32.tile(kc, ap, ao, bp, bo, t, 0, NR, false);
-                    for (int i = 0; i < mr; i++) {
-                        int ci = co + i * ldc;
-                        float r = rb == null ? 0f : rb[out.rowBiasOff() + row + i];
-                        for (int jj = 0; jj < nr; jj++) {
-                            float v = t[i * NR + jj] + r;
-                            if (cb != null) v += cb[out.colBiasOff() + col + jj];
-                            if (add) v += c[ci + jj];
-                            c[ci + jj] = v;
-                        }
-                    }
+            for (int ir = 0; ir < mcur; ir += MR) tileAt(s, ap, bp, i0, mcur, jc, nc, kc, q, ir, out, add, cb, rb);
+        }
+    }
+
+    private static void tileAt(Scratch s, float[] ap, float[] bp, int i0, int mcur, int jc, int nc, int kc, int q, int ir,
+                               Output out, boolean add, float[] cb, float[] rb) {
+        float[] c = out.c();
+        int ldc = out.ldc();
+        int j = q * NR, nr = Math.min(NR, nc - j);
+        int bo = q * bStride(kc);
+        int mr = Math.min(MR, mcur - ir);
+        int ao = ir * kc;
+        int row = i0 + ir, col = jc + j;
+        int co = out.off() + row * ldc + col;
+        if (mr == MR && nr == NR) {
+            GemmKernelF32.tile(kc, ap, ao, bp, bo, c, co, ldc, add);
+            if (cb != null || rb != null) GemmKernelF32.addBias(c, co, ldc, cb, out.colBiasOff() + col, rb, out.rowBiasOff() + row);
+        } else {
+            float[] t = s.tile;
+            GemmKernelF32.tile(kc, ap, ao, bp, bo, t, 0, NR, false);
+            for (int i = 0; i < mr; i++) {
+                int ci = co + i * ldc;
+                float r = rb == null ? 0f : rb[out.rowBiasOff() + row + i];
+                for (int jj = 0; jj < nr; jj++) {
+                    float v = t[i * NR + jj] + r;
+                    if (cb != null) v += cb[out.colBiasOff() + col + jj];
+                    if (add) v += c[ci + jj];
+                    c[ci + jj] = v;
                 }
             }
         }

@@ -13,20 +13,20 @@ record StridedPanels(float[] data, int off, int outerStride, int innerStride) im
     private static final int L = S.length();
 
     @Override
-    public void pack(int o0, int count, int p0, int kc, int w, float[] dst, int d) {
+    public void pack(int o0, int count, int p0, int kc, int w, int ps, float[] dst, int d) {
         int q = 0;
         if (outerStride == 1 && w % L == 0) {
             // whole panels, a group at a time, each reduction row read left to right
             int full = count / w;
             for (int g = 0; g < full; g += GROUP) {
                 int panels = Math.min(GROUP, full - g);
-                packOuterContiguous(off + o0 + g * w + p0 * innerStride, panels, kc, w, dst, d + g * w * kc);
+                packOuterContiguous(off + o0 + g * w + p0 * innerStride, panels, kc, w, ps, dst, d + g * ps);
             }
             q = full * w;
         }
         for (; q < count; q += w) {
             int n = Math.min(w, count - q);
-            int base = d + (q / w) * w * kc;
+            int base = d + (q / w) * ps;
             int src = off + (o0 + q) * outerStride + p0 * innerStride;
             if (innerStride == 1) {
                 packInnerContiguous(src, n, kc, w, dst, base);
@@ -44,9 +44,9 @@ record StridedPanels(float[] data, int off, int outerStride, int innerStride) im
     private static final int GROUP = 16;
 
     /** {@code panels} full panels whose reduction steps are each {@code w} consecutive elements: vector copies. */
-    private void packOuterContiguous(int src, int panels, int kc, int w, float[] dst, int base) {
+    private void packOuterContiguous(int src, int panels, int kc, int w, int ps, float[] dst, int base) {
         float[] a = data;
-        int rs = innerStride, pw = w * kc;
+        int rs = innerStride, pw = ps;
         for (int p = 0; p < kc; p++) {
             int s = src + p * rs, t = base + p * w;
             for (int q = 0; q < panels; q++, s += w, t += pw) {
