@@ -91,6 +91,11 @@ class CpuConvTest {
                 {2, 5, 6, 7, 3, 1, 1, Conv2dParams.of(2, 0)},
                 {1, 3, 23, 21, 8, 7, 7, Conv2dParams.of(2, 3)},          // a stem-like 7x7
                 {1, 2, 4, 4, 3, 4, 4, Conv2dParams.of(1, 0)},            // kernel = input: one pixel out
+                // wide enough for the padded-row path (stride 1), with dilation, groups, uneven padding
+                {2, 4, 6, 20, 6, 3, 3, params(1, 1, 2, 1, 2, 1, 2)},
+                {1, 3, 5, 50, 4, 2, 4, params(1, 1, 0, 3, 1, 2, 1)},
+                {5, 4, 7, 24, 4, 3, 3, Conv2dParams.of(1, 1)},
+                {1, 2, 6, 7, 3, 3, 3, Conv2dParams.of(1, 3)},            // padding beyond the kernel: col2im gradient
         };
         for (DType dt : new DType[]{DType.F32, DType.F64}) {
             int seed = 0;
