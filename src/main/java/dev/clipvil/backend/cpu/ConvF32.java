@@ -114,26 +114,33 @@ final class ConvF32 {
         Arrays.fill(gws, 0f);
         int gyo = gy.offset(), xo = x.offset();
         int kg = g.kg(), taps = g.taps(), pixels = g.pixels(), size = gws.length;
-        boolean outer = outerParallel(g.n());
-        Parallel.RangeBody body = (i0, i1) -> {
-            float[] acc = outer ? new float[size] : gws;
-            for (int img = i0; img < i1; img++) {
-                for (int grp = 0; grp < g.groups(); grp++) {
-                    int xb = xo + (img * g.c() + grp * g.cg()) * g.hw();
-                    PanelSource a = new StridedPanels(gys, gyo + (img * g.k() + grp * kg) * pixels, pixels, 1); // gy: [k, pixel]
-                    PanelSource b = pointwise(g) ? new StridedPanels(xs, xb, g.hw(), 1) : new PatchPanels(xs, xb, g);
-                    GemmF32.Output dst = new GemmF32.Output(acc, grp * kg * taps, taps, true, null, 0, null, 0);
-                    GemmF32.gemm(kg, taps, pixels, a, b, dst, !outer);
+        int parts = outerParallel(g.n()) ? Parallel.threads() : 1;
+        // one slice of the images per thread, each summed into its own buffer, then the buffers added up
+        Parallel.RangeBody body = (t0, t1) -> {
+            for (int t = t0; t < t1; t++) {
+                float[] acc = gws;
+                if (parts > 1) {
+                    acc = ConvBuffers.get().partial(size);
+                    Arrays.fill(acc, 0, size, 0f);
                 }
-            }
-            if (outer) {
-                synchronized (gws) {
-                    for (int i = 0; i < size; i++) gws[i] += acc[i];
+                for (int img = g.n() * t / parts; img < g.n() * (t + 1) / parts; img++) {
+                    for (int grp = 0; grp < g.groups(); grp++) {
+                        int xb = xo + (img * g.c() + grp * g.cg()) * g.hw();
+                        PanelSource a = new StridedPanels(gys, gyo + (img * g.k() + grp * kg) * pixels, pixels, 1); // gy: [k, pixel]
+                        PanelSource b = pointwise(g) ? new StridedPanels(xs, xb, g.hw(), 1) : new PatchPanels(xs, xb, g);
+                        GemmF32.Output dst = new GemmF32.Output(acc, grp * kg * taps, taps, true, null, 0, null, 0);
+                        GemmF32.gemm(kg, taps, pixels, a, b, dst, parts == 1);
+                    }
+                }
+                if (parts > 1) {
+                    synchronized (gws) {
+                        for (int i = 0; i < size; i++) gws[i] += acc[i];
+                    }
                 }
             }
         };
-        if (outer) Parallel.forRange(g.n(), 1, body);
-        else body.run(0, g.n());
+        if (parts > 1) Parallel.forRange(parts, 1, body);
+        else body.run(0, 1);
         return gw;
     }
 
