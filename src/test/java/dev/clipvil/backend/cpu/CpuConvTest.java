@@ -110,11 +110,13 @@ class CpuConvTest {
 
     @Test
     void largerThanGemmBlocks() {
-        // 32*3*3 = 288 taps > KC, 30*29 pixels: several B panels that straddle output rows; N=1 splits the
-        // GEMM itself across threads, N=4 runs images in parallel
+        // 64*3*3 = 576 taps > KC and 20*19 pixels: several K blocks and B panels that straddle output rows;
+        // N=1 splits each GEMM across threads, N=4 runs images in parallel; stride 1 (padded rows) and 2 (im2col)
         for (int n : new int[]{1, 4}) {
-            Tensor x = rand(DType.F32, 40 + n, n, 32, 30, 29), w = rand(DType.F32, 41, 13, 32, 3, 3), b = rand(DType.F32, 42, 13);
-            check("F32 big N=" + n, x, w, b, Conv2dParams.of(1, 1));
+            for (int stride : new int[]{1, 2}) {
+                Tensor x = rand(DType.F32, 40 + n, n, 64, 20, 19), w = rand(DType.F32, 41, 13, 64, 3, 3), b = rand(DType.F32, 42, 13);
+                check("F32 big N=" + n + " stride " + stride, x, w, b, Conv2dParams.of(stride, 1));
+            }
         }
     }
 
