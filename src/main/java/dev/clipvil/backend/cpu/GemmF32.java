@@ -90,7 +90,7 @@ final class GemmF32 {
     }
 
     /**
-     * Distance between packed B panels: an odd number of 64-byte rows, so that a packer writing one row
+     * Distance between packed B panels: an odd number of NR-float rows, so that a packer writing one row
      * into each of several panels does not hit a single L1 set (kc*NR*4 bytes is often a multiple of 4 KiB).
      */
     static int bStride(int kc) { return NR * (kc | 1); }

@@ -11,6 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
 record StridedPanels(float[] data, int off, int outerStride, int innerStride) implements PanelSource {
     private static final VectorSpecies<Float> S = GemmKernelF32.S;
     private static final int L = S.length();
+    /** Panels packed together when the outer index is contiguous: one short read of each source row per panel. */
+    private static final int GROUP = 16;
 
     @Override
     public void pack(int o0, int count, int p0, int kc, int w, int ps, float[] dst, int d) {
@@ -40,9 +42,6 @@ record StridedPanels(float[] data, int off, int outerStride, int innerStride) im
         }
     }
 
-    /** Panels packed together when the outer index is contiguous: one short read of each source row per panel. */
-    private static final int GROUP = 16;
-
     /** {@code panels} full panels whose reduction steps are each {@code w} consecutive elements: vector copies. */
     private void packOuterContiguous(int src, int panels, int kc, int w, int ps, float[] dst, int base) {
         float[] a = data;
@@ -55,7 +54,7 @@ record StridedPanels(float[] data, int off, int outerStride, int innerStride) im
         }
     }
 
-    /** Each outer row is contiguous along the reduction: a transposing copy, four rows at a time. */
+    /** Each outer row is contiguous along the reduction: a transposing copy, six rows (a full A panel) or four at a time. */
     private void packInnerContiguous(int src, int n, int kc, int w, float[] dst, int base) {
         float[] a = data;
         int os = outerStride;

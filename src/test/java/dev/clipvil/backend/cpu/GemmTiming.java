@@ -10,7 +10,7 @@ import dev.clipvil.tensor.Tensor;
  * <pre>
  * java --add-modules=jdk.incubator.vector -cp target/classes:target/test-classes dev.clipvil.backend.cpu.GemmTiming [what...]
  * </pre>
- * where {@code what} is any of {@code gemm1024 gemmT1024 gemmBig conv convBwd} (default: all).
+ * where {@code what} is any of {@code gemm1024 gemmT1024 gemmBig conv convBwd convMore} (default: all).
  */
 public final class GemmTiming {
     private GemmTiming() {}
@@ -50,6 +50,26 @@ public final class GemmTiming {
                 time("conv2d backwardInput", flops, 10, () -> be.conv2dBackwardInput(gy, w, x.shape(), p).close());
                 time("conv2d backwardWeight", flops, 10, () -> be.conv2dBackwardWeight(gy, x, w.shape(), p).close());
             }
+        }
+        if (all || what.contains("convMore")) {
+            convCase("7x7 s2 stem N8 C3 K64 224", new int[]{8, 3, 224, 224}, new int[]{64, 3, 7, 7}, Conv2dParams.of(2, 3), true);
+            convCase("3x3 s2 N8 C64 K128 56", new int[]{8, 64, 56, 56}, new int[]{128, 64, 3, 3}, Conv2dParams.of(2, 1), true);
+            convCase("1x1 N8 C256 K64 56", new int[]{8, 256, 56, 56}, new int[]{64, 256, 1, 1}, Conv2dParams.of(1, 0), true);
+            convCase("3x3 N8 C256 K256 14", new int[]{8, 256, 14, 14}, new int[]{256, 256, 3, 3}, Conv2dParams.of(1, 1), true);
+            convCase("3x3 N1 C64 K64 56", new int[]{1, 64, 56, 56}, new int[]{64, 64, 3, 3}, Conv2dParams.of(1, 1), false);
+        }
+    }
+
+    private static void convCase(String name, int[] xs, int[] ws, Conv2dParams p, boolean backward) {
+        CpuBackend be = CpuBackend.get();
+        Tensor x = rand(11, xs), w = rand(12, ws);
+        int oh = p.outH(xs[2], ws[2]), ow = p.outW(xs[3], ws[3]);
+        double flops = 2.0 * xs[0] * ws[0] * oh * ow * ws[1] * ws[2] * ws[3];
+        time("conv2d " + name, flops, 8, () -> be.conv2d(x, w, null, p).close());
+        if (backward) {
+            Tensor gy = rand(13, xs[0], ws[0], oh, ow);
+            time("  backwardInput", flops, 5, () -> be.conv2dBackwardInput(gy, w, xs, p).close());
+            time("  backwardWeight", flops, 5, () -> be.conv2dBackwardWeight(gy, x, ws, p).close());
         }
     }
 
