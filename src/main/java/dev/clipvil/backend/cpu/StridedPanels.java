@@ -17,7 +17,7 @@ record StridedPanels(float[] data, int off, int outerStride, int innerStride) im
     @Override
     public void pack(int o0, int count, int p0, int kc, int w, int ps, float[] dst, int d) {
         int q = 0;
-        if (outerStride == 1 && w % L == 0) {
+        if (outerStride == 1) {
             // whole panels, a group at a time, each reduction row read left to right
             int full = count / w;
             for (int g = 0; g < full; g += GROUP) {
@@ -42,14 +42,27 @@ record StridedPanels(float[] data, int off, int outerStride, int innerStride) im
         }
     }
 
-    /** {@code panels} full panels whose reduction steps are each {@code w} consecutive elements: vector copies. */
+    /**
+     * {@code panels} full panels whose reduction steps are each {@code w} consecutive elements: copies,
+     * reduction row by reduction row so that each source row is read in one sweep (a column-major
+     * source would otherwise touch a new page for every element run).
+     */
     private void packOuterContiguous(int src, int panels, int kc, int w, int ps, float[] dst, int base) {
         float[] a = data;
-        int rs = innerStride, pw = ps;
-        for (int p = 0; p < kc; p++) {
-            int s = src + p * rs, t = base + p * w;
-            for (int q = 0; q < panels; q++, s += w, t += pw) {
-                for (int i = 0; i < w; i += L) FloatVector.fromArray(S, a, s + i).intoArray(dst, t + i);
+        int rs = innerStride;
+        if (w % L == 0) {
+            for (int p = 0; p < kc; p++) {
+                int s = src + p * rs, t = base + p * w;
+                for (int q = 0; q < panels; q++, s += w, t += ps) {
+                    for (int i = 0; i < w; i += L) FloatVector.fromArray(S, a, s + i).intoArray(dst, t + i);
+                }
+            }
+        } else {
+            for (int p = 0; p < kc; p++) {
+                int s = src + p * rs, t = base + p * w;
+                for (int q = 0; q < panels; q++, s += w, t += ps) {
+                    for (int i = 0; i < w; i++) dst[t + i] = a[s + i];
+                }
             }
         }
     }
