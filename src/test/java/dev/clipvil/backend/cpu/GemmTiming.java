@@ -6,7 +6,8 @@ import dev.clipvil.tensor.Tensor;
 
 /**
  * A timing harness (not a unit test) for the CPU GEMM and conv2d. Prints the best GFLOP/s of several
- * runs, since other processes may share the cores. Run after {@code mvn test-compile}:
+ * runs, since other processes may share the cores. Run from the repository root after
+ * {@code mvn -o test-compile -pl src}:
  * <pre>
  * java --add-modules=jdk.incubator.vector -cp target/classes:target/test-classes dev.clipvil.backend.cpu.GemmTiming [what...]
  * </pre>
