@@ -6,7 +6,7 @@ package dev.clipvil.backend.cpu;
  * for jc over N step NC            B block kc x nc packed once, shared by all threads (lives in L3)
  *   for pc over K step KC
  *     for ic over M step MC        in parallel; each task packs its own A block (lives in L2)
- *       for jr over nc step NR     one packed B micro-panel (lives in L1)
+ *       for jr over nc step NR     one packed B micro-panel, reused by every A micro-panel
  *         for ir over mc step MR   the micro-kernel
  * </pre>
  * Tasks are (M block, slice of B micro-panels) pairs, so a short, wide product (a convolution's
@@ -15,11 +15,16 @@ package dev.clipvil.backend.cpu;
 final class GemmF32 {
     static final int MR = GemmKernelF32.MR;
     static final int NR = GemmKernelF32.NR;
-    /** Reduction depth of a block: an MR x KC panel of A plus a KC x NR panel of B fit the 32 KiB L1. */
-    static final int KC = 256;
-    /** Rows of A per block: MC x KC floats (~144 KiB) sit in the 512 KiB L2. */
+    /**
+     * Reduction depth of a block (K is cut into equal blocks of at most this). Every block after the
+     * first reads C back, so deeper blocks mean less C traffic; on this machine 512 measured better
+     * than the textbook 256, although a KC x NR micro-panel of B (32 KiB) then no longer fits L1
+     * together with its A micro-panel (both stream well from L2).
+     */
+    static final int KC = 512;
+    /** Rows of A per block: MC x KC floats (up to ~290 KiB) sit in the 512 KiB L2. */
     static final int MC = 144;
-    /** Columns of B per block: KC x NC floats (4 MiB) in the L3. */
+    /** Columns of B per block: KC x NC floats (up to 8 MiB) in the L3. */
     static final int NC = 4096;
 
     private GemmF32() {}
@@ -63,7 +68,7 @@ final class GemmF32 {
             int nc = Math.min(NC, n - jc);
             int panels = (nc + NR - 1) / NR;
             int nSplit = par ? Math.max(1, Math.min(panels, (4 * Parallel.threads() + mbs - 1) / mbs)) : 1;
-            float[] bp = own.b(panels * NR * kcMax);
+            float[] bp = own.b(panels * bStride(kcMax));
             for (int pc = 0; pc < k; pc += kcMax) {
                 int kc = Math.min(kcMax, k - pc);
                 packB(b, jc, nc, pc, kc, bp, par);
@@ -84,16 +89,22 @@ final class GemmF32 {
         }
     }
 
+    /**
+     * Distance between packed B panels: an odd number of NR-float rows, so that a packer writing one row
+     * into each of several panels does not hit a single L1 set (kc*NR*4 bytes is often a multiple of 4 KiB).
+     */
+    static int bStride(int kc) { return NR * (kc | 1); }
+
     private static void packB(PanelSource b, int jc, int nc, int pc, int kc, float[] bp, boolean par) {
         int panels = (nc + NR - 1) / NR;
-        int stride = NR * kc;
+        int stride = bStride(kc);
         if (!par || panels < 4) {
-            b.pack(jc, nc, pc, kc, NR, bp, 0);
+            b.pack(jc, nc, pc, kc, NR, stride, bp, 0);
             return;
         }
         Parallel.forRange(panels, Math.max(1, 32768 / stride), (q0, q1) -> {
             int o = q0 * NR;
-            b.pack(jc + o, Math.min(nc, q1 * NR) - o, pc, kc, NR, bp, q0 * stride);
+            b.pack(jc + o, Math.min(nc, q1 * NR) - o, pc, kc, NR, stride, bp, q0 * stride);
         });
     }
 
@@ -102,34 +113,39 @@ final class GemmF32 {
                               float[] bp, Output out, boolean first) {
         Scratch s = SCRATCH.get();
         float[] ap = s.a(roundUp(mcur, MR) * kc);
-        a.pack(i0, mcur, pc, kc, MR, ap, 0);
-        float[] c = out.c();
-        int ldc = out.ldc();
+        a.pack(i0, mcur, pc, kc, MR, MR * kc, ap, 0);
         boolean add = !first || out.accumulate();
         float[] cb = first ? out.colBias() : null, rb = first ? out.rowBias() : null;
+        // B micro-panel outer: it stays in L1 while the A micro-panels stream from L2
         for (int q = p0; q < p1; q++) {
-            int j = q * NR, nr = Math.min(NR, nc - j);
-            int bo = q * NR * kc;
-            for (int ir = 0; ir < mcur; ir += MR) {
-                int mr = Math.min(MR, mcur - ir);
-                int ao = ir * kc;
-                int row = i0 + ir, col = jc + j;
-                int co = out.off() + row * ldc + col;
-                if (mr == MR && nr == NR) {
-                    GemmKernelF32.tile(kc, ap, ao, bp, bo, c, co, ldc, add, cb, out.colBiasOff() + col, rb, out.rowBiasOff() + row);
-                } else {
-                    float[] t = s.tile;
-                    GemmKernelF32.tile(kc, ap, ao, bp, bo, t, 0, NR, false, null, 0, null, 0);
-                    for (int i = 0; i < mr; i++) {
-                        int ci = co + i * ldc;
-                        float r = rb == null ? 0f : rb[out.rowBiasOff() + row + i];
-                        for (int jj = 0; jj < nr; jj++) {
-                            float v = t[i * NR + jj] + r;
-                            if (cb != null) v += cb[out.colBiasOff() + col + jj];
-                            if (add) v += c[ci + jj];
-                            c[ci + jj] = v;
-                        }
-                    }
+            for (int ir = 0; ir < mcur; ir += MR) tileAt(s, ap, bp, i0, mcur, jc, nc, kc, q, ir, out, add, cb, rb);
+        }
+    }
+
+    private static void tileAt(Scratch s, float[] ap, float[] bp, int i0, int mcur, int jc, int nc, int kc, int q, int ir,
+                               Output out, boolean add, float[] cb, float[] rb) {
+        float[] c = out.c();
+        int ldc = out.ldc();
+        int j = q * NR, nr = Math.min(NR, nc - j);
+        int bo = q * bStride(kc);
+        int mr = Math.min(MR, mcur - ir);
+        int ao = ir * kc;
+        int row = i0 + ir, col = jc + j;
+        int co = out.off() + row * ldc + col;
+        if (mr == MR && nr == NR) {
+            GemmKernelF32.tile(kc, ap, ao, bp, bo, c, co, ldc, add);
+            if (cb != null || rb != null) GemmKernelF32.addBias(c, co, ldc, cb, out.colBiasOff() + col, rb, out.rowBiasOff() + row);
+        } else {
+            float[] t = s.tile;
+            GemmKernelF32.tile(kc, ap, ao, bp, bo, t, 0, NR, false);
+            for (int i = 0; i < mr; i++) {
+                int ci = co + i * ldc;
+                float r = rb == null ? 0f : rb[out.rowBiasOff() + row + i];
+                for (int jj = 0; jj < nr; jj++) {
+                    float v = t[i * NR + jj] + r;
+                    if (cb != null) v += cb[out.colBiasOff() + col + jj];
+                    if (add) v += c[ci + jj];
+                    c[ci + jj] = v;
                 }
             }
         }

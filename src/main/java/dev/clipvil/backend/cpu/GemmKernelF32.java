@@ -18,12 +18,11 @@ final class GemmKernelF32 {
     private GemmKernelF32() {}
 
     /**
-     * {@code C[0..MR, 0..NR) (+)= A_panel * B_panel (+ colBias[j] + rowBias[i])} with C at
-     * {@code c[co + i*ldc + j]}. {@code add} accumulates into C instead of overwriting it;
-     * the biases may be null.
+     * {@code C[0..MR, 0..NR) (+)= A_panel * B_panel} with C at {@code c[co + i*ldc + j]}; {@code add}
+     * accumulates into C instead of overwriting it. Everything stays in this one method: a vector passed
+     * to a call that C2 does not inline is boxed, which costs more than the whole tile.
      */
-    static void tile(int kc, float[] a, int ao, float[] b, int bo, float[] c, int co, int ldc, boolean add,
-                     float[] colBias, int cbo, float[] rowBias, int rbo) {
+    static void tile(int kc, float[] a, int ao, float[] b, int bo, float[] c, int co, int ldc, boolean add) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
         for (int p = 0; p < kc; p++) {
@@ -49,34 +48,46 @@ final class GemmKernelF32 {
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
         }
-        if (colBias != null) {
-            FloatVector v0 = FloatVector.fromArray(S, colBias, cbo), v1 = FloatVector.fromArray(S, colBias, cbo + L);
-            c00 = c00.add(v0); c01 = c01.add(v1);
-            c10 = c10.add(v0); c11 = c11.add(v1);
-            c20 = c20.add(v0); c21 = c21.add(v1);
-            c30 = c30.add(v0); c31 = c31.add(v1);
-            c40 = c40.add(v0); c41 = c41.add(v1);
-            c50 = c50.add(v0); c51 = c51.add(v1);
+        int o0 = co, o1 = o0 + ldc, o2 = o1 + ldc, o3 = o2 + ldc, o4 = o3 + ldc, o5 = o4 + ldc;
+        if (add) {
+            c00 = c00.add(FloatVector.fromArray(S, c, o0));
+            c01 = c01.add(FloatVector.fromArray(S, c, o0 + L));
+            c10 = c10.add(FloatVector.fromArray(S, c, o1));
+            c11 = c11.add(FloatVector.fromArray(S, c, o1 + L));
+            c20 = c20.add(FloatVector.fromArray(S, c, o2));
+            c21 = c21.add(FloatVector.fromArray(S, c, o2 + L));
+            c30 = c30.add(FloatVector.fromArray(S, c, o3));
+            c31 = c31.add(FloatVector.fromArray(S, c, o3 + L));
+            c40 = c40.add(FloatVector.fromArray(S, c, o4));
+            c41 = c41.add(FloatVector.fromArray(S, c, o4 + L));
+            c50 = c50.add(FloatVector.fromArray(S, c, o5));
+            c51 = c51.add(FloatVector.fromArray(S, c, o5 + L));
         }
-        store(c00, c01, c, co, add, rowBias, rbo);
-        store(c10, c11, c, co + ldc, add, rowBias, rbo + 1);
-        store(c20, c21, c, co + 2 * ldc, add, rowBias, rbo + 2);
-        store(c30, c31, c, co + 3 * ldc, add, rowBias, rbo + 3);
-        store(c40, c41, c, co + 4 * ldc, add, rowBias, rbo + 4);
-        store(c50, c51, c, co + 5 * ldc, add, rowBias, rbo + 5);
+        c00.intoArray(c, o0);
+        c01.intoArray(c, o0 + L);
+        c10.intoArray(c, o1);
+        c11.intoArray(c, o1 + L);
+        c20.intoArray(c, o2);
+        c21.intoArray(c, o2 + L);
+        c30.intoArray(c, o3);
+        c31.intoArray(c, o3 + L);
+        c40.intoArray(c, o4);
+        c41.intoArray(c, o4 + L);
+        c50.intoArray(c, o5);
+        c51.intoArray(c, o5 + L);
     }
 
-    private static void store(FloatVector v0, FloatVector v1, float[] c, int o, boolean add, float[] rowBias, int r) {
-        if (rowBias != null) {
-            FloatVector rb = FloatVector.broadcast(S, rowBias[r]);
-            v0 = v0.add(rb);
-            v1 = v1.add(rb);
+    /** Adds {@code colBias[cbo + j]} (if not null) and {@code rowBias[rbo + i]} (if not null) to a full tile of C. */
+    static void addBias(float[] c, int co, int ldc, float[] colBias, int cbo, float[] rowBias, int rbo) {
+        FloatVector v0 = FloatVector.zero(S), v1 = v0;
+        if (colBias != null) {
+            v0 = FloatVector.fromArray(S, colBias, cbo);
+            v1 = FloatVector.fromArray(S, colBias, cbo + L);
         }
-        if (add) {
-            v0 = v0.add(FloatVector.fromArray(S, c, o));
-            v1 = v1.add(FloatVector.fromArray(S, c, o + L));
+        for (int i = 0; i < MR; i++, co += ldc) {
+            float r = rowBias == null ? 0f : rowBias[rbo + i];
+            v0.add(r).add(FloatVector.fromArray(S, c, co)).intoArray(c, co);
+            v1.add(r).add(FloatVector.fromArray(S, c, co + L)).intoArray(c, co + L);
         }
-        v0.intoArray(c, o);
-        v1.intoArray(c, o + L);
     }
 }

@@ -7,11 +7,11 @@ package dev.clipvil.backend.cpu;
  * (transposed or not, read in place) or something computed on the fly, like the im2col matrix of a
  * convolution.
  *
- * <p>Packed layout of {@code pack(o0, count, p0, kc, w, dst, d)}: the outer range is cut into panels
- * of {@code w}; panel {@code q} occupies {@code dst[d + q*w*kc, d + (q+1)*w*kc)} and holds element
+ * <p>Packed layout of {@code pack(o0, count, p0, kc, w, ps, dst, d)}: the outer range is cut into panels
+ * of {@code w}; panel {@code q} starts at {@code dst[d + q*ps]} ({@code ps >= w*kc}) and holds element
  * (outer {@code o0 + q*w + i}, reduction {@code p0 + p}) at {@code p*w + i}. Outer indices past
  * {@code count} in the last panel are written as zeros.
  */
 interface PanelSource {
-    void pack(int o0, int count, int p0, int kc, int w, float[] dst, int d);
+    void pack(int o0, int count, int p0, int kc, int w, int ps, float[] dst, int d);
 }

@@ -14,12 +14,12 @@ package dev.clipvil.backend.cpu;
 record PatchPanels(float[] x, int base, ConvGeometry g) implements PanelSource {
 
     @Override
-    public void pack(int o0, int count, int p0, int kc, int w, float[] dst, int d) {
+    public void pack(int o0, int count, int p0, int kc, int w, int ps, float[] dst, int d) {
         int outW = g.ow(), inH = g.h(), inW = g.w(), taps = g.r() * g.s(), ks = g.s();
         int sh = g.strideH(), sw = g.strideW(), hw = g.hw();
         for (int q = 0; q < count; q += w) {
             int n = Math.min(w, count - q);
-            int t0 = d + (q / w) * w * kc;
+            int t0 = d + (q / w) * ps;
             for (int i = 0; i < w; i++) {
                 int t = t0 + i;
                 if (i >= n) {

@@ -91,6 +91,11 @@ class CpuConvTest {
                 {2, 5, 6, 7, 3, 1, 1, Conv2dParams.of(2, 0)},
                 {1, 3, 23, 21, 8, 7, 7, Conv2dParams.of(2, 3)},          // a stem-like 7x7
                 {1, 2, 4, 4, 3, 4, 4, Conv2dParams.of(1, 0)},            // kernel = input: one pixel out
+                // wide enough for the padded-row path (stride 1), with dilation, groups, uneven padding
+                {2, 4, 6, 20, 6, 3, 3, params(1, 1, 2, 1, 2, 1, 2)},
+                {1, 3, 5, 50, 4, 2, 4, params(1, 1, 0, 3, 1, 2, 1)},
+                {5, 4, 7, 24, 4, 3, 3, Conv2dParams.of(1, 1)},
+                {1, 2, 6, 7, 3, 3, 3, Conv2dParams.of(1, 3)},            // padding beyond the kernel: col2im gradient
         };
         for (DType dt : new DType[]{DType.F32, DType.F64}) {
             int seed = 0;
@@ -105,11 +110,13 @@ class CpuConvTest {
 
     @Test
     void largerThanGemmBlocks() {
-        // 32*3*3 = 288 taps > KC, 30*29 pixels: several B panels that straddle output rows; N=1 splits the
-        // GEMM itself across threads, N=4 runs images in parallel
+        // 64*3*3 = 576 taps > KC and 20*19 pixels: several K blocks and B panels that straddle output rows;
+        // N=1 splits each GEMM across threads, N=4 runs images in parallel; stride 1 (padded rows) and 2 (im2col)
         for (int n : new int[]{1, 4}) {
-            Tensor x = rand(DType.F32, 40 + n, n, 32, 30, 29), w = rand(DType.F32, 41, 13, 32, 3, 3), b = rand(DType.F32, 42, 13);
-            check("F32 big N=" + n, x, w, b, Conv2dParams.of(1, 1));
+            for (int stride : new int[]{1, 2}) {
+                Tensor x = rand(DType.F32, 40 + n, n, 64, 20, 19), w = rand(DType.F32, 41, 13, 64, 3, 3), b = rand(DType.F32, 42, 13);
+                check("F32 big N=" + n + " stride " + stride, x, w, b, Conv2dParams.of(stride, 1));
+            }
         }
     }
 

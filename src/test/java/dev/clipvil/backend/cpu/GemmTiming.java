@@ -6,11 +6,12 @@ import dev.clipvil.tensor.Tensor;
 
 /**
  * A timing harness (not a unit test) for the CPU GEMM and conv2d. Prints the best GFLOP/s of several
- * runs, since other processes may share the cores. Run after {@code mvn test-compile}:
+ * runs, since other processes may share the cores. Run from the repository root after
+ * {@code mvn -o test-compile -pl src}:
  * <pre>
  * java --add-modules=jdk.incubator.vector -cp target/classes:target/test-classes dev.clipvil.backend.cpu.GemmTiming [what...]
  * </pre>
- * where {@code what} is any of {@code gemm1024 gemmT1024 gemmBig conv convBwd} (default: all).
+ * where {@code what} is any of {@code gemm1024 gemmT1024 gemmBig conv convBwd convMore} (default: all).
  */
 public final class GemmTiming {
     private GemmTiming() {}
@@ -51,6 +52,26 @@ public final class GemmTiming {
                 time("conv2d backwardWeight", flops, 10, () -> be.conv2dBackwardWeight(gy, x, w.shape(), p).close());
             }
         }
+        if (all || what.contains("convMore")) {
+            convCase("7x7 s2 stem N8 C3 K64 224", new int[]{8, 3, 224, 224}, new int[]{64, 3, 7, 7}, Conv2dParams.of(2, 3), true);
+            convCase("3x3 s2 N8 C64 K128 56", new int[]{8, 64, 56, 56}, new int[]{128, 64, 3, 3}, Conv2dParams.of(2, 1), true);
+            convCase("1x1 N8 C256 K64 56", new int[]{8, 256, 56, 56}, new int[]{64, 256, 1, 1}, Conv2dParams.of(1, 0), true);
+            convCase("3x3 N8 C256 K256 14", new int[]{8, 256, 14, 14}, new int[]{256, 256, 3, 3}, Conv2dParams.of(1, 1), true);
+            convCase("3x3 N1 C64 K64 56", new int[]{1, 64, 56, 56}, new int[]{64, 64, 3, 3}, Conv2dParams.of(1, 1), false);
+        }
+    }
+
+    private static void convCase(String name, int[] xs, int[] ws, Conv2dParams p, boolean backward) {
+        CpuBackend be = CpuBackend.get();
+        Tensor x = rand(11, xs), w = rand(12, ws);
+        int oh = p.outH(xs[2], ws[2]), ow = p.outW(xs[3], ws[3]);
+        double flops = 2.0 * xs[0] * ws[0] * oh * ow * ws[1] * ws[2] * ws[3];
+        time("conv2d " + name, flops, 8, () -> be.conv2d(x, w, null, p).close());
+        if (backward) {
+            Tensor gy = rand(13, xs[0], ws[0], oh, ow);
+            time("  backwardInput", flops, 5, () -> be.conv2dBackwardInput(gy, w, xs, p).close());
+            time("  backwardWeight", flops, 5, () -> be.conv2dBackwardWeight(gy, x, ws, p).close());
+        }
     }
 
     private static Tensor rand(long seed, int... shape) {
@@ -60,15 +81,21 @@ public final class GemmTiming {
     }
 
     private static void time(String name, double flops, int runs, Runnable r) {
-        for (int i = 0; i < 3; i++) r.run(); // warm up (JIT)
-        double best = Double.MAX_VALUE, sum = 0;
+        long warm = System.nanoTime();
+        for (int i = 0; i < 3 || System.nanoTime() - warm < 2_000_000_000L; i++) r.run(); // warm up (JIT)
+        // with one thread the work runs on this thread, so its CPU time is a load-independent figure
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        double best = Double.MAX_VALUE, bestCpu = Double.MAX_VALUE, sum = 0;
         for (int i = 0; i < runs; i++) {
+            long c0 = mx.getCurrentThreadCpuTime();
             long t0 = System.nanoTime();
             r.run();
             double s = (System.nanoTime() - t0) / 1e9;
+            bestCpu = Math.min(bestCpu, (mx.getCurrentThreadCpuTime() - c0) / 1e9);
             best = Math.min(best, s);
             sum += s;
         }
-        System.out.printf("%-40s best %8.2f ms  %7.1f GFLOP/s   (mean %7.1f GFLOP/s)%n", name, best * 1e3, flops / best / 1e9, flops / (sum / runs) / 1e9);
+        System.out.printf("%-40s best %8.2f ms  %7.1f GFLOP/s   (mean %7.1f GFLOP/s)%s%n", name, best * 1e3, flops / best / 1e9, flops / (sum / runs) / 1e9,
+                Parallel.threads() == 1 ? String.format("  per CPU-second %7.1f GFLOP/s", flops / bestCpu / 1e9) : "");
     }
 }
