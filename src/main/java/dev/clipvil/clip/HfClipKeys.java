@@ -20,8 +20,9 @@ import java.util.regex.Pattern;
  * OpenAI's "text_projection" / "visual.proj" [width, embed]. HF's "vision_model.pre_layrnorm" is spelt
  * so in every released checkpoint.
  *
- * <p>Ownership: a tensor that is only renamed appears in the result as the same object; the
- * concatenated, split and transposed ones are new tensors owned by the caller (outside every scope). Closing the values of both maps is safe
+ * <p>Ownership: every value of a result is a new handle the caller closes (outside every memory
+ * scope). Renamed and split tensors share the input's storage (no copy); the packed q/k/v and the
+ * transposed projections are new tensors. The input map is left as it was. Closing the values of both maps is safe
  * (closing is idempotent). Keys the table does not know are passed through unchanged, so that a
  * strict load names them as unexpected.
  */
@@ -82,13 +83,13 @@ public final class HfClipKeys {
                 Tensor t = e.getValue();
                 if (DERIVED.contains(k)) continue;
                 if (RENAMED.containsKey(k)) {
-                    out.put(RENAMED.get(k), t);
+                    out.put(RENAMED.get(k), handle(t));
                 } else if (TRANSPOSED.containsKey(k)) {
                     out.put(TRANSPOSED.get(k), transposed(t));
                 } else {
                     Matcher m = HF_BLOCK.matcher(k);
                     if (!m.matches()) {
-                        out.put(k, t);
+                        out.put(k, handle(t));
                         continue;
                     }
                     String prefix = (m.group(1).equals("text_model") ? "" : "visual.") + "transformer.resblocks." + m.group(2) + ".";
@@ -98,9 +99,9 @@ public final class HfClipKeys {
                         String kind = rest.endsWith(".weight") ? "weight" : "bias";
                         qkv.computeIfAbsent(prefix + "attn.in_proj_" + kind, x -> new Tensor[3])[which] = t;
                     } else if (BLOCK.containsKey(rest)) {
-                        out.put(prefix + BLOCK.get(rest), t);
+                        out.put(prefix + BLOCK.get(rest), handle(t));
                     } else {
-                        out.put(k, t);
+                        out.put(k, handle(t));
                     }
                 }
             }
@@ -110,7 +111,7 @@ public final class HfClipKeys {
                     out.put(e.getKey(), MemoryScope.detach(Indexing.cat(parts, 0)));
                 } else {
                     // incomplete: keep what is there under HF names, so the strict load reports it
-                    for (int i = 0; i < 3; i++) if (parts[i] != null) out.put(hfName(e.getKey(), i), parts[i]);
+                    for (int i = 0; i < 3; i++) if (parts[i] != null) out.put(hfName(e.getKey(), i), handle(parts[i]));
                 }
             }
         }
@@ -132,7 +133,7 @@ public final class HfClipKeys {
                 String k = e.getKey();
                 Tensor t = e.getValue();
                 if (renamedBack.containsKey(k)) {
-                    out.put(renamedBack.get(k), t);
+                    out.put(renamedBack.get(k), handle(t));
                 } else if (transposedBack.containsKey(k)) {
                     out.put(transposedBack.get(k), transposed(t));
                 } else {
@@ -142,7 +143,7 @@ public final class HfClipKeys {
                         int w = t.shape(0) / 3;
                         for (int i = 0; i < 3; i++) out.put(hfName(k, i), MemoryScope.detach(Views.contiguous(Views.narrow(t, 0, i * w, w))));
                     } else if (rest != null && blockBack.containsKey(rest)) {
-                        out.put(hfBlockPrefix(m) + blockBack.get(rest), t);
+                        out.put(hfBlockPrefix(m) + blockBack.get(rest), handle(t));
                     } else {
                         throw new IllegalArgumentException("no HF CLIPModel name for '" + k + "' (HF CLIPModel has a ViT image tower only)");
                     }
@@ -168,6 +169,9 @@ public final class HfClipKeys {
     private static String hfBlockPrefix(Matcher openaiBlock) {
         return (openaiBlock.group(1) == null ? "text_model" : "vision_model") + ".encoder.layers." + openaiBlock.group(2) + ".";
     }
+
+    /** A new handle on t's storage, same layout, taken out of the (method's own) memory scope. */
+    private static Tensor handle(Tensor t) { return MemoryScope.detach(t.asStrided(t.shape(), t.strides(), t.offset())); }
 
     /** A contiguous [b, a] copy of a 2-D [a, b] tensor, taken out of the (method's own) memory scope. */
     private static Tensor transposed(Tensor t) {
