@@ -23,12 +23,12 @@ final class HfClipConfig {
         agree("text_config.num_hidden_layers", text, "num_hidden_layers", inferred.transformerLayers());
         agree("text_config.max_position_embeddings", text, "max_position_embeddings", inferred.contextLength());
         agree("text_config.vocab_size", text, "vocab_size", inferred.vocabSize());
-        agree("text_config.intermediate_size", text, "intermediate_size", 4 * inferred.transformerWidth());
+        mlpRatio("text_config", text, inferred.transformerWidth());
         agree("vision_config.hidden_size", vision, "hidden_size", inferred.visionWidth());
         agree("vision_config.num_hidden_layers", vision, "num_hidden_layers", inferred.visionLayers().get(0));
         agree("vision_config.patch_size", vision, "patch_size", inferred.visionPatchSize());
         agree("vision_config.image_size", vision, "image_size", inferred.imageResolution());
-        agree("vision_config.intermediate_size", vision, "intermediate_size", 4 * inferred.visionWidth());
+        mlpRatio("vision_config", vision, inferred.visionWidth());
         agree("vision_config.num_channels", vision, "num_channels", 3);
         for (var tower : new Object[][]{{"text_config", text}, {"vision_config", vision}}) {
             JsonObject c = (JsonObject) tower[1];
@@ -52,6 +52,14 @@ final class HfClipConfig {
     private static void agree(String what, JsonObject c, String key, int actual) {
         if (c.has(key) && !c.get(key).isJsonNull() && c.get(key).getAsInt() != actual) {
             throw new IllegalArgumentException("config.json: " + what + " is " + c.get(key).getAsInt() + " but the weights have " + actual);
+        }
+    }
+
+    /** CLIP's block MLPs are 4x the width, as every released CLIP model's. */
+    private static void mlpRatio(String tower, JsonObject c, int width) {
+        if (c.has("intermediate_size") && c.get("intermediate_size").getAsInt() != 4 * width) {
+            throw new IllegalArgumentException("config.json: " + tower + ".intermediate_size is " + c.get("intermediate_size").getAsInt()
+                    + "; CLIP blocks have an MLP of 4 x hidden_size = " + 4 * width);
         }
     }
 

@@ -97,6 +97,9 @@ class ClipLoaderTest {
             Files.writeString(tmp.resolve("config.json"), hfConfig("quick_gelu", 16));
             e = assertThrows(IllegalArgumentException.class, () -> ClipLoader.load(tmp));
             assertTrue(e.getMessage().contains("text_config.hidden_size is 16 but the weights have 8"), e.getMessage());
+            Files.writeString(tmp.resolve("config.json"), hfConfig("quick_gelu", 8).replace("\"intermediate_size\": 32", "\"intermediate_size\": 24"));
+            e = assertThrows(IllegalArgumentException.class, () -> ClipLoader.load(tmp));
+            assertTrue(e.getMessage().contains("text_config.intermediate_size is 24; CLIP blocks have an MLP of 4 x hidden_size = 32"), e.getMessage());
             Files.writeString(tmp.resolve("config.json"), hfConfig("relu", 8));
             e = assertThrows(IllegalArgumentException.class, () -> ClipLoader.load(tmp));
             assertTrue(e.getMessage().contains("relu"), e.getMessage());
