@@ -51,7 +51,7 @@ public final class TorchCheckpoint {
             String pkl = zip.root() + "/data.pkl";
             Object root;
             try {
-                root = new Unpickler(zip.read("data.pkl"), pkl, TorchCheckpoint::storage).load();
+                root = new Unpickler(zip.read("data.pkl"), pkl, TorchCheckpoint::storageId).load();
             } catch (PickleException e) {
                 throw new CheckpointException(file, e.getMessage(), e);
             }
@@ -64,7 +64,7 @@ public final class TorchCheckpoint {
     }
 
     /** A persistent id {@code ('storage', torch.FloatStorage, key, location, numel)}. */
-    private static Object storage(Object pid) throws PickleException {
+    static Object storageId(Object pid) throws PickleException {
         if (!(pid instanceof PyTuple t) || t.size() < 5 || !"storage".equals(t.get(0))) {
             throw new PickleException("unsupported persistent id " + Py.repr(pid) + " (expected ('storage', type, key, location, numel))");
         }

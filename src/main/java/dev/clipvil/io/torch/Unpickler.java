@@ -53,8 +53,8 @@ final class Unpickler {
     /** Unpickles the whole stream (up to STOP) and returns the top value. */
     Object load() throws PickleException {
         while (true) {
-            if (pos >= data.length) throw fail("truncated: the pickle ends after " + data.length + " bytes without a STOP opcode");
             opStart = pos;
+            if (pos >= data.length) throw fail("truncated: the pickle ends after " + data.length + " bytes without a STOP opcode");
             int op = data[pos++] & 0xff;
             switch (op) {
                 case 0x80 -> { // PROTO
