@@ -99,7 +99,11 @@ public final class Checkpoints {
      * file's order, contiguous; the caller owns (closes) them.
      */
     public static LinkedHashMap<String, Tensor> readStateDict(Path path) throws IOException {
-        Source s = locate(path);
+        return readStateDict(locate(path));
+    }
+
+    /** Every tensor of a located checkpoint (see {@link #locate}); the caller owns (closes) them. */
+    public static LinkedHashMap<String, Tensor> readStateDict(Source s) throws IOException {
         return switch (s.format()) {
             case SAFETENSORS -> new LinkedHashMap<>(SafeTensors.readAll(s.file()));
             case SAFETENSORS_SHARDED -> readSharded(s.file());

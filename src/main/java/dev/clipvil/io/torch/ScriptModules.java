@@ -27,6 +27,9 @@ import java.util.regex.Pattern;
  * submodules.
  */
 final class ScriptModules {
+    /** Real module trees are a few dozen levels deep at most; this bounds the recursion. */
+    static final int MAX_DEPTH = 500;
+
     private static final Pattern CLASS = Pattern.compile("^class\\s+(\\w+)\\s*\\(\\s*([\\w.]*)\\s*\\)\\s*:", Pattern.MULTILINE);
     private static final Pattern LIST = Pattern.compile("^\\s+(__parameters__|__buffers__)\\s*=\\s*\\[([^\\]]*)\\]", Pattern.MULTILINE);
     private static final Pattern NAME = Pattern.compile("\"([^\"]*)\"|'([^']*)'");
@@ -49,6 +52,7 @@ final class ScriptModules {
 
     private void walk(ScriptObject m, String prefix, Map<String, TensorRef> out, Set<ScriptObject> path) throws CheckpointException {
         if (!path.add(m)) throw new CheckpointException(zip.file(), "module '" + prefix + "' contains itself: corrupt archive");
+        if (path.size() > MAX_DEPTH) throw new CheckpointException(zip.file(), "module tree is deeper than " + MAX_DEPTH + " levels: corrupt archive");
         ClassInfo info = info(m.className());
         List<Map.Entry<String, Object>> attrs = new ArrayList<>(m.attributes().entrySet());
         for (boolean params : new boolean[] {true, false}) {

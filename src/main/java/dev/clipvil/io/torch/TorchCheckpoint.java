@@ -18,7 +18,7 @@ import java.util.Map;
  *       {@code <archive>/data/<key>} (byte order from {@code <archive>/byteorder}). The object may be
  *       a state dict, or a dictionary that wraps one under {@code "state_dict"} or {@code "model"}
  *       (as training scripts save {@code {"model": ..., "optimizer": ..., "epoch": ...}}); such
- *       wrappers are unwrapped while the top level holds no tensors. Entries that are not tensors
+ *       wrappers are unwrapped (up to four levels) while a level holds no tensors. Entries that are not tensors
  *       are left out.</li>
  *   <li>TorchScript archives ({@code torch.jit.save}, e.g. OpenAI's released CLIP {@code .pt} files):
  *       {@code data.pkl} pickles the module tree; the state dict is collected from it with the names
@@ -76,7 +76,7 @@ public final class TorchCheckpoint {
 
     /** Descends through {"state_dict": ...} / {"model": ...} wrappers while the level holds no tensor. */
     private static Map<?, ?> unwrap(Map<?, ?> dict) {
-        while (dict.values().stream().noneMatch(v -> v instanceof TensorRef)) {
+        for (int level = 0; level < 4 && dict.values().stream().noneMatch(v -> v instanceof TensorRef); level++) {
             Object inner = dict.get("state_dict");
             if (!(inner instanceof Map<?, ?>)) inner = dict.get("model");
             if (!(inner instanceof Map<?, ?> m)) break;

@@ -30,6 +30,9 @@ final class Unpickler {
         Object load(Object pid) throws PickleException;
     }
 
+    /** Checkpoints nest tuples a few levels deep; this bounds recursion in equals, hashCode and messages. */
+    static final int MAX_TUPLE_DEPTH = 100;
+
     private static final Object MARK = new Object() {
         @Override public String toString() { return "MARK"; }
     };
@@ -90,10 +93,10 @@ final class Unpickler {
                 case 0x8e -> push(bytes(length(i64(), "BINBYTES8")));
                 case 0x96 -> push(bytes(length(i64(), "BYTEARRAY8")));
                 case ')' -> push(PyTuple.EMPTY);
-                case 0x85 -> push(PyTuple.of(pop()));
-                case 0x86 -> { Object b = pop(), a = pop(); push(PyTuple.of(a, b)); }
-                case 0x87 -> { Object c = pop(), b = pop(), a = pop(); push(PyTuple.of(a, b, c)); }
-                case 't' -> push(new PyTuple(popMark()));
+                case 0x85 -> push(tuple(PyTuple.of(pop())));
+                case 0x86 -> { Object b = pop(), a = pop(); push(tuple(PyTuple.of(a, b))); }
+                case 0x87 -> { Object c = pop(), b = pop(), a = pop(); push(tuple(PyTuple.of(a, b, c))); }
+                case 't' -> push(tuple(new PyTuple(popMark())));
                 case ']' -> push(new ArrayList<>());
                 case 'l' -> push(new ArrayList<>(popMark()));
                 case 'a' -> { Object v = pop(); list(peek(), "APPEND").add(v); }
@@ -213,7 +216,13 @@ final class Unpickler {
 
     private Object hashable(Object k) throws PickleException {
         if (k instanceof List || k instanceof Map || k instanceof Set) throw fail("malformed pickle: unhashable " + Py.typeName(k) + " used as a key");
+        if (k instanceof PyTuple t && !t.hashable()) throw fail("malformed pickle: unhashable tuple (it holds a list, dict or set) used as a key");
         return k;
+    }
+
+    private PyTuple tuple(PyTuple t) throws PickleException {
+        if (t.depth() > MAX_TUPLE_DEPTH) throw fail("malformed pickle: tuples nested deeper than " + MAX_TUPLE_DEPTH + " levels");
+        return t;
     }
 
     private Collection<Object> hashables(List<Object> vs) throws PickleException {

@@ -144,6 +144,9 @@ class TorchCheckpointTest {
         } finally {
             closeAll(m);
         }
+        // a dict that wraps itself under "state_dict" (the memo allows cycles) must not loop
+        byte[] cycle = new PickleBytes().proto(2).emptyDict().binPut(0).mark().str("state_dict").binGet(0).setItems().stop().bytes();
+        failure(zip("cycle.pt", new TorchZips("cycle", cycle)), "holds no tensors");
         byte[] none = new PickleBytes().proto(2).emptyDict().mark().str("epoch").integer(3).setItems().stop().bytes();
         failure(zip("notensors.pt", new TorchZips("notensors", none)), "holds no tensors", "'epoch'");
     }
@@ -189,6 +192,13 @@ class TorchCheckpointTest {
         } finally {
             closeAll(b);
         }
+    }
+
+    @Test
+    void torchScriptModuleThatContainsItselfIsRefused() throws IOException {
+        byte[] pkl = new PickleBytes().proto(2).global("__torch__.m", "Loop").emptyTuple().newObj().binPut(0)
+                .emptyDict().mark().str("child").binGet(0).setItems().build().stop().bytes();
+        failure(zip("loop.pt", new TorchZips("loop", pkl).put("constants.pkl", new byte[0])), "module 'child.' contains itself");
     }
 
     @Test

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -172,6 +173,14 @@ class UnpicklerTest {
         refusal(bytes('I', '1', '\n', '.'), "text opcode 'I'");
         refusal(bytes(0x80, 2, ']', '}', 's', '.'), "stack underflow");
         refusal(bytes(0x80, 2, '}', ']', 'N', 's', '.'), "unhashable list");
+        refusal(bytes(0x80, 2, '}', ']', 0x85, 'N', 's', '.'), "unhashable tuple");
+        byte[] deep = new byte[3 + 200 + 1];                                   // None wrapped in 200 TUPLE1s
+        deep[0] = (byte) 0x80;
+        deep[1] = 2;
+        deep[2] = 'N';
+        Arrays.fill(deep, 3, 203, (byte) 0x85);
+        deep[203] = '.';
+        refusal(deep, "tuples nested deeper than 100 levels");
         refusal(new PickleBytes().proto(2).global("torch._utils", "_rebuild_tensor_v2").mark().integer(1).tuple().reduce().stop().bytes(),
                 "torch._utils._rebuild_tensor_v2: expected 6 to 7 arguments, got 1");
     }
