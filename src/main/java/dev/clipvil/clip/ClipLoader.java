@@ -3,7 +3,7 @@ package dev.clipvil.clip;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-import dev.clipvil.io.SafeTensors;
+import dev.clipvil.io.Checkpoints;
 import dev.clipvil.nn.Init;
 import dev.clipvil.nn.StateDictException;
 import dev.clipvil.tensor.Tensor;
@@ -89,15 +89,11 @@ public final class ClipLoader {
     }
 
     /**
-     * Every tensor of a weights file, by name; the caller closes them. Safetensors are read here;
-     * PyTorch pickles and TorchScript archives are the io layer's to read, and this is the one place
-     * where that reader plugs in.
+     * Every tensor of a weights file, by name; the caller closes them. The format (safetensors,
+     * torch.save zip, TorchScript archive) is detected from the content by the io layer.
      */
     public static Map<String, Tensor> readStateDict(Path file) throws IOException {
-        String name = file.getFileName().toString().toLowerCase();
-        if (name.endsWith(".safetensors")) return SafeTensors.readAll(file);
-        throw new IOException(file + ": only .safetensors weights can be read by this build (a PyTorch .pt/.bin file needs the io PyTorch reader);"
-                + " convert it with safetensors' save_file(state_dict)");
+        return Checkpoints.readStateDict(file);
     }
 
     /** The weights file of a model folder: model.safetensors, else its only .safetensors / .pt / .bin / .pth file. */
