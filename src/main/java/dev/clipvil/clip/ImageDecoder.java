@@ -7,6 +7,7 @@ import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.metadata.IIOMetadata;
 import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.IndexColorModel;
@@ -17,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Iterator;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Decodes an image file (with javax.imageio: PNG, JPEG, also GIF and BMP) into the 8-bit mode that
@@ -67,7 +69,7 @@ final class ImageDecoder {
             int bitDepth = ihdr == null ? 8 : Integer.parseInt(attr(ihdr, "bitDepth"));
             BufferedImage img = reader.read(0);
             RasterImage im = switch (colorType) {
-                case "Gray" -> bitDepth == 1 ? bands(img.getRaster(), ImageMode.BILEVEL, 1, name) : bands(img.getRaster(), ImageMode.GRAY, 1, name);
+                case "Grayscale" -> bitDepth == 1 ? bands(img.getRaster(), ImageMode.BILEVEL, 1, name) : bands(img.getRaster(), ImageMode.GRAY, 1, name);
                 case "GrayAlpha" -> bands(img.getRaster(), ImageMode.GRAY_ALPHA, 2, name);
                 case "RGB" -> bands(img.getRaster(), ImageMode.RGB, 3, name);
                 case "RGBAlpha" -> bands(img.getRaster(), ImageMode.RGBA, 4, name);
@@ -83,6 +85,11 @@ final class ImageDecoder {
         JpegHeader header = JpegHeader.parse(data);
         RasterImage im;
         ImageReader reader = reader(data, name);
+        // the JPEG reader reports missing data as a warning and returns what it decoded; Pillow fails
+        AtomicReference<String> truncated = new AtomicReference<>();
+        reader.addIIOReadWarningListener((source, warning) -> {
+            if (warning != null && warning.toLowerCase(java.util.Locale.ROOT).contains("premature end")) truncated.compareAndSet(null, warning);
+        });
         try {
             switch (header.components()) {
                 case 1 -> im = bands(reader.readRaster(0, null), ImageMode.GRAY, 1, name);
@@ -90,6 +97,7 @@ final class ImageDecoder {
                 case 4 -> im = cmyk(reader.readRaster(0, null), header.adobeTransform() == 2, name);
                 default -> throw new IOException(name + ": unsupported JPEG with " + header.components() + " components");
             }
+            if (truncated.get() != null) throw new IOException(name + ": truncated image (" + truncated.get() + ")");
         } finally {
             reader.dispose();
         }
@@ -125,7 +133,7 @@ final class ImageDecoder {
     }
 
     private static ImageReader reader(byte[] data, String name) throws IOException {
-        ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(data));
+        ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data));
         Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
         if (!readers.hasNext()) throw new IOException(name + ": not an image in a supported format (PNG, JPEG, GIF, BMP)");
         ImageReader reader = readers.next();
