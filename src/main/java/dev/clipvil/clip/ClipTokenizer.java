@@ -23,6 +23,10 @@ import java.util.regex.Pattern;
  * characters), each word's UTF-8 bytes are mapped to characters ({@link ByteUnicode}), the last one
  * marked with {@code </w>}, and merged pair by pair, lowest merge rank first. Results per word are
  * cached. Thread-safe.
+ *
+ * <p>Known differences from the reference: ftfy's mojibake repair is not applied (see {@link FtfyFixes});
+ * letters, digits and case mappings are Java 17's (Unicode 13), so characters assigned by later Unicode
+ * versions split and lower-case as unassigned ones.
  */
 public final class ClipTokenizer {
     /** The context length of every released CLIP model. */

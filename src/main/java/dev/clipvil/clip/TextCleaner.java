@@ -1,14 +1,13 @@
 package dev.clipvil.clip;
 
-import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
  * The text normalisation CLIP's tokenizer applies before splitting words, in the reference's order:
  * ftfy's repairs ({@link FtfyFixes}; mojibake repair excluded, see there), HTML unescaping twice
  * ({@link HtmlUnescape}), every run of Unicode white space (the White_Space property, as the
- * {@code regex} module's {@code \s}) collapsed to one space, the ends trimmed, then lower case (full
- * Unicode case mapping, independent of the default locale).
+ * {@code regex} module's {@code \s}) collapsed to one space, the ends trimmed, then lower case as
+ * Python computes it ({@link PythonLower}).
  */
 final class TextCleaner {
     private static final Pattern WHITESPACE = Pattern.compile("\\p{IsWhite_Space}+");
@@ -20,7 +19,7 @@ final class TextCleaner {
         s = HtmlUnescape.unescape(HtmlUnescape.unescape(s));
         s = WHITESPACE.matcher(s).replaceAll(" ");
         s = strip(s);
-        return s.toLowerCase(Locale.ROOT);
+        return PythonLower.lower(s);
     }
 
     private static String strip(String s) {

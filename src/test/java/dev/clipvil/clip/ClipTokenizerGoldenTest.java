@@ -141,4 +141,22 @@ class ClipTokenizerGoldenTest {
         }
         return dir;
     }
+
+    @Test
+    void randomStringsMatchTheReferenceAlgorithm() throws IOException {
+        // ids computed in Python by the reference algorithm with ftfy 6.3.1 and the regex module (see the file's note)
+        JsonObject json;
+        try (var in = ClipTokenizerGoldenTest.class.getResourceAsStream("tokenizer_random_cases.json")) {
+            json = JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
+        }
+        int n = 0;
+        for (JsonElement e : json.getAsJsonArray("cases")) {
+            JsonArray c = e.getAsJsonArray(), ids = c.get(1).getAsJsonArray();
+            int[] want = new int[ids.size()];
+            for (int i = 0; i < want.length; i++) want[i] = ids.get(i).getAsInt();
+            assertArrayEquals(want, tokenizer.encode(c.get(0).getAsString()), "ids of " + c.get(0));
+            n++;
+        }
+        assertEquals(160, n);
+    }
 }

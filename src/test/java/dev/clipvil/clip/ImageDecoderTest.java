@@ -219,4 +219,16 @@ class ImageDecoderTest {
         assertArrayEquals(new int[] {7, 22}, ClipPreprocess.shorterSideTo(13, 41, 7)); // 7 * 41 / 13 = 22.08
         assertArrayEquals(new int[] {224, 298}, ClipPreprocess.shorterSideTo(480, 640, 224)); // 298.67 truncated
     }
+
+    @Test
+    void gifIsAPaletteImageAndBmpIsRgb() throws IOException {
+        BufferedImage img = new BufferedImage(9, 7, BufferedImage.TYPE_3BYTE_BGR);
+        for (int y = 0; y < 7; y++) for (int x = 0; x < 9; x++) img.setRGB(x, y, x < 4 ? 0xFF0000 : 0x0000FF);
+        RasterImage bmp = ImageDecoder.decode(encode(img, "bmp"), "a.bmp");
+        assertEquals(ImageMode.RGB, bmp.mode());
+        assertArrayEquals(new int[] {0, 0, 255}, new int[] {bmp.sample(8, 6, 0), bmp.sample(8, 6, 1), bmp.sample(8, 6, 2)});
+        RasterImage gif = ImageDecoder.decode(encode(img, "gif"), "a.gif");
+        assertEquals(ImageMode.PALETTE, gif.mode());
+        assertArrayEquals(new int[] {255, 0, 0}, new int[] {gif.sample(0, 0, 0), gif.sample(0, 0, 1), gif.sample(0, 0, 2)});
+    }
 }

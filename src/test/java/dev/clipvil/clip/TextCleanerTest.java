@@ -70,4 +70,16 @@ class TextCleanerTest {
         assertEquals('\u0120', ByteUnicode.encode(' ')); // the space byte is 'G with dot above'
         assertEquals('!', ByteUnicode.alphabet()[0]);
     }
+
+    @Test
+    void lowerCaseIsPythons() {
+        // expected values from Python's str.lower(); Java's toLowerCase gives a final sigma in the first
+        String[][] cases = {
+            {"a1\u03A3", "a1\u03C3"}, {"\u0391\u03A3", "\u03B1\u03C2"}, {"\u0391\u03A3. x", "\u03B1\u03C2. x"},
+            {"\u03A3", "\u03C3"}, {"\u0391\u03A3\u0391", "\u03B1\u03C3\u03B1"}, {"\u0391'\u03A3", "\u03B1'\u03C2"},
+            {"\u0391\u03A3'\u0391", "\u03B1\u03C3'\u03B1"}, {"\u0391\u0301\u03A3", "\u03B1\u0301\u03C2"},
+            {"\u0130I", "i\u0307i"},
+        };
+        for (String[] c : cases) assertEquals(c[1], PythonLower.lower(c[0]), c[0]);
+    }
 }
