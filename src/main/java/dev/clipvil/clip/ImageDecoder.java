@@ -51,7 +51,7 @@ final class ImageDecoder {
         try {
             if (PngChunks.looksLikePng(data)) return decodePng(data, name);
             if (JpegHeader.looksLikeJpeg(data)) return decodeJpeg(data, name);
-            return ExifOrientation.apply(fromBufferedImage(readImage(data, name), name), 1);
+            return fromBufferedImage(readImage(data, name), name);
         } catch (IIOException e) {
             throw new IOException(name + ": cannot decode image (" + e.getMessage() + ")", e);
         } catch (RuntimeException e) {
@@ -82,6 +82,15 @@ final class ImageDecoder {
     }
 
     private static RasterImage decodeJpeg(byte[] data, String name) throws IOException {
+        return decodeJpeg(data, name, false);
+    }
+
+    /**
+     * A JPEG; 3-component images through ImageIO's color conversion, or, when that fails (as it does
+     * for some embedded color profiles) or {@code rawColor}, from the raw raster converted here as
+     * libjpeg would (YCbCr unless an Adobe segment says RGB).
+     */
+    static RasterImage decodeJpeg(byte[] data, String name, boolean rawColor) throws IOException {
         JpegHeader header = JpegHeader.parse(data);
         RasterImage im;
         ImageReader reader = reader(data, name);
@@ -93,7 +102,7 @@ final class ImageDecoder {
         try {
             switch (header.components()) {
                 case 1 -> im = bands(reader.readRaster(0, null), ImageMode.GRAY, 1, name);
-                case 3 -> im = bands(reader.read(0).getRaster(), ImageMode.RGB, 3, name);
+                case 3 -> im = color(reader, header, rawColor, name);
                 case 4 -> im = cmyk(reader.readRaster(0, null), header.adobeTransform() == 2, name);
                 default -> throw new IOException(name + ": unsupported JPEG with " + header.components() + " components");
             }
@@ -102,6 +111,26 @@ final class ImageDecoder {
             reader.dispose();
         }
         return ExifOrientation.apply(im, header.orientation());
+    }
+
+    private static RasterImage color(ImageReader reader, JpegHeader header, boolean rawColor, String name) throws IOException {
+        if (!rawColor) {
+            try {
+                return bands(reader.read(0).getRaster(), ImageMode.RGB, 3, name);
+            } catch (IIOException | RuntimeException e) {
+                // fall through to the raw raster
+            }
+        }
+        RasterImage im = bands(reader.readRaster(0, null), ImageMode.RGB, 3, name);
+        if (header.adobeTransform() == 0) return im;
+        byte[] p = im.pixels();
+        for (int i = 0; i < p.length; i += 3) {
+            int y = p[i] & 0xFF, cb = p[i + 1] & 0xFF, cr = p[i + 2] & 0xFF;
+            p[i] = (byte) YCbCr.red(y, cr);
+            p[i + 1] = (byte) YCbCr.green(y, cb, cr);
+            p[i + 2] = (byte) YCbCr.blue(y, cb);
+        }
+        return im;
     }
 
     /**

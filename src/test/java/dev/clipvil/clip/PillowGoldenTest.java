@@ -76,6 +76,18 @@ class PillowGoldenTest {
     }
 
     @Test
+    void jpegColorConversionFallbackMatchesImageIO() throws IOException {
+        byte[] jpeg = resource("rgb.jpg");
+        RasterImage viaImageIO = ImageDecoder.decodeJpeg(jpeg, "rgb.jpg", false);
+        RasterImage viaRaster = ImageDecoder.decodeJpeg(jpeg, "rgb.jpg", true);
+        int max = 0;
+        for (int i = 0; i < viaRaster.pixels().length; i++) {
+            max = Math.max(max, Math.abs((viaRaster.pixels()[i] & 0xFF) - (viaImageIO.pixels()[i] & 0xFF)));
+        }
+        assertTrue(max <= 1, "raw-raster YCbCr conversion differs from ImageIO's by " + max);
+    }
+
+    @Test
     void plainResizeMatchesPillow() throws IOException {
         RasterImage rgba = PillowConvert.toRgb(PillowResize.resize(decode("rgba.png"), 20, 12));
         assertEquals(0, maxDiff(rgba, "expected_resize_rgba_20x12.png"));
