@@ -8,19 +8,21 @@ import dev.clipvil.ops.Elementwise;
 import dev.clipvil.tensor.Tensor;
 
 /**
- * CLIP's pre-LN transformer block: x + attn(ln_1(x)), then + mlp(ln_2(x)) with a QuickGELU MLP of
- * width 4d. Parameter names are OpenAI's ("attn.in_proj_weight", "ln_1.weight", "mlp.c_fc.weight", ...).
- * Inputs are batch-first [N, S, d].
+ * CLIP's pre-LN transformer block: x + attn(ln_1(x)), then + mlp(ln_2(x)) with an MLP of width 4d
+ * (QuickGELU unless told otherwise). Parameter names are OpenAI's ("attn.in_proj_weight",
+ * "ln_1.weight", "mlp.c_fc.weight", ...). Inputs are batch-first [N, S, d].
  */
 public final class ResidualAttentionBlock extends Module {
     private final MultiheadAttention attn;
     private final LayerNorm ln1, ln2;
     private final Mlp mlp;
 
-    public ResidualAttentionBlock(int width, int heads, Init init) {
+    public ResidualAttentionBlock(int width, int heads, Init init) { this(width, heads, Activation.QUICK_GELU, init); }
+
+    public ResidualAttentionBlock(int width, int heads, Activation activation, Init init) {
         attn = registerModule("attn", new MultiheadAttention(width, heads, init));
         ln1 = registerModule("ln_1", new LayerNorm(width));
-        mlp = registerModule("mlp", new Mlp(width, 4 * width, init));
+        mlp = registerModule("mlp", new Mlp(width, 4 * width, activation, init));
         ln2 = registerModule("ln_2", new LayerNorm(width));
     }
 
@@ -29,4 +31,8 @@ public final class ResidualAttentionBlock extends Module {
         Tensor h = Elementwise.add(x, attn.forward(ln1.forward(x), mask));
         return Elementwise.add(h, mlp.forward(ln2.forward(h)));
     }
+
+    public MultiheadAttention attn() { return attn; }
+
+    public Mlp mlp() { return mlp; }
 }

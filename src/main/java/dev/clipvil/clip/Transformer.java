@@ -10,12 +10,14 @@ public final class Transformer extends Module {
     private final ModuleList<ResidualAttentionBlock> blocks;
     private final int width, layers, heads;
 
-    public Transformer(int width, int layers, int heads, Init init) {
+    public Transformer(int width, int layers, int heads, Init init) { this(width, layers, heads, Activation.QUICK_GELU, init); }
+
+    public Transformer(int width, int layers, int heads, Activation activation, Init init) {
         this.width = width;
         this.layers = layers;
         this.heads = heads;
         blocks = registerModule("resblocks", new ModuleList<>());
-        for (int i = 0; i < layers; i++) blocks.add(new ResidualAttentionBlock(width, heads, init));
+        for (int i = 0; i < layers; i++) blocks.add(new ResidualAttentionBlock(width, heads, activation, init));
     }
 
     /** x [N, S, width]; mask null or additive [S, S]. */
@@ -24,6 +26,13 @@ public final class Transformer extends Module {
         for (ResidualAttentionBlock b : blocks) h = b.forward(h, mask);
         return h;
     }
+
+    /** Sets every block's MLP activation (see {@link Mlp#setActivation}). */
+    void setActivation(Activation a) {
+        for (ResidualAttentionBlock b : blocks) b.mlp().setActivation(a);
+    }
+
+    public ResidualAttentionBlock block(int i) { return blocks.get(i); }
 
     public int width() { return width; }
     public int layers() { return layers; }

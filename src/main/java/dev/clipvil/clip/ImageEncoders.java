@@ -1,0 +1,18 @@
+package dev.clipvil.clip;
+
+import dev.clipvil.nn.Init;
+
+/** Builds the image tower a {@link ClipConfig} describes: the one place a new tower kind plugs in. */
+final class ImageEncoders {
+    private ImageEncoders() {}
+
+    static ImageEncoder create(ClipConfig c, Init init) {
+        if (c.isVit()) {
+            VisionTransformer vit = new VisionTransformer(c.imageResolution(), c.visionPatchSize(), c.visionWidth(), c.visionLayers().get(0),
+                    c.visionHeads(), c.embedDim(), init);
+            return new VitImageEncoder(vit).withActivation(c.visionActivation());
+        }
+        throw new IllegalArgumentException("a ModifiedResNet image tower (vision layers " + c.visionLayers() + ") cannot be built: "
+                + "this build has the ViT tower only");
+    }
+}
