@@ -35,7 +35,7 @@ import java.util.List;
  * update batch statistics. Parameters are initialised as OpenAI's CLIP does (bn3 weight zero in every
  * block, the attention pool's projections N(0, E^-1/2)); real use loads a checkpoint over them.
  */
-public final class ModifiedResNet extends Module {
+public final class ModifiedResNet extends Module implements ImageEncoder {
     private final int[] layers;
     private final int outputDim, heads, inputResolution, width;
     private final List<Layer> stem = new ArrayList<>();
@@ -119,6 +119,14 @@ public final class ModifiedResNet extends Module {
         return this;
     }
 
+    /** {@link ImageEncoder}: the tower is its own module (its names are the "visual.*" keys under {@link Clip}). */
+    @Override
+    public Module module() { return this; }
+
+    /** {@link ImageEncoder}: {@link #forward}. */
+    @Override
+    public Tensor encode(Tensor pixels) { return forward(pixels); }
+
     /** Stage {@code i} (1..4), a Sequential of Bottlenecks. */
     public Sequential layer(int i) {
         if (i < 1 || i > 4) throw new IllegalArgumentException("ModifiedResNet: stages are layer1..layer4, got " + i);
@@ -128,8 +136,11 @@ public final class ModifiedResNet extends Module {
     public AttentionPool2d attnpool() { return attnpool; }
 
     public int[] layers() { return layers.clone(); }
+    @Override
     public int outputDim() { return outputDim; }
     public int heads() { return heads; }
+    /** The trained input side (the attention pool's positional embedding covers inputResolution / 32 squared). */
+    @Override
     public int inputResolution() { return inputResolution; }
     public int width() { return width; }
 
