@@ -113,6 +113,12 @@ final class CpuElementwise {
         Tensor out = Tensor.empty(x.dtype(), x.shape());
         int[] shape = x.shape();
         int[][] st = {out.strides(), x.strides()};
+        if (x.dtype() == DType.F32 && x.isContiguous() && VecActivations.supports(op)) {
+            float[] o = Cpu.f32(out), a = Cpu.f32(x);
+            int xo = x.offset();
+            Parallel.forRange(x.numel(), 16384, (s, e) -> VecActivations.forward(op, a, xo, o, 0, s, e));
+            return out;
+        }
         if (x.dtype() == DType.F32) {
             float[] o = Cpu.f32(out), a = Cpu.f32(x);
             forRows(shape, new int[]{0, x.offset()}, st, (n, off, in) -> {
@@ -134,6 +140,13 @@ final class CpuElementwise {
         Cpu.requireSameDType(name, y, gy);
         int[] shape = gy.shape();
         Tensor out = Tensor.empty(gy.dtype(), shape);
+        if (gy.dtype() == DType.F32 && VecActivations.supports(op) && x.isContiguous() && gy.isContiguous()
+                && java.util.Arrays.equals(x.shape(), shape)) {
+            float[] o = Cpu.f32(out), xa = Cpu.f32(x), g = Cpu.f32(gy);
+            int xo = x.offset(), go = gy.offset();
+            Parallel.forRange(gy.numel(), 16384, (s, e) -> VecActivations.backward(op, xa, xo, g, go, o, 0, s, e));
+            return out;
+        }
         int[][] st = {out.strides(), Cpu.broadcastStrides(name, x, shape), Cpu.broadcastStrides(name, y, shape), gy.strides()};
         int[] bases = {0, x.offset(), y.offset(), gy.offset()};
         if (gy.dtype() == DType.F32) {
