@@ -1,0 +1,97 @@
+package dev.clipvil.cli;
+
+import dev.clipvil.autograd.GradMode;
+import dev.clipvil.clip.Clip;
+import dev.clipvil.clip.ClipLoader;
+import dev.clipvil.clip.VitImageEncoder;
+import dev.clipvil.io.SafeTensors;
+import dev.clipvil.ops.Elementwise;
+import dev.clipvil.ops.Linear;
+import dev.clipvil.ops.Views;
+import dev.clipvil.tensor.MemoryScope;
+import dev.clipvil.tensor.Shapes;
+import dev.clipvil.tensor.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code clipvil forward --model M --inputs IN.safetensors --out OUT.safetensors}: runs a CLIP model
+ * (no gradients) on a batch of pixel_values and/or input_ids and writes what applies of
+ * image_features, text_features (projected, unnormalised), logits_per_image (both given),
+ * vision_last_hidden_state (ViT: after the last block, before ln_post, class token first),
+ * text_last_hidden_state (after ln_final) and grid (ViT patch tokens as [N, C, h, w]).
+ */
+@Command(name = "forward", mixinStandardHelpOptions = true,
+        description = {"Run a CLIP model on pixel_values [N,3,R,R] (F32) and/or input_ids [N,S] (I32/I64) from a safetensors file",
+                "and write its outputs: image_features, text_features, logits_per_image, vision_last_hidden_state,",
+                "text_last_hidden_state, grid (those that apply)."})
+final class ForwardCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR|FILE", description = "CLIP model: HF folder, OpenAI .safetensors/.pt, or a folder holding one.")
+    Path model;
+
+    @Option(names = "--inputs", required = true, paramLabel = "IN.safetensors", description = "Inputs: pixel_values and/or input_ids.")
+    Path inputs;
+
+    @Option(names = {"-o", "--out"}, required = true, paramLabel = "OUT.safetensors", description = "Output file (replaced atomically).")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException {
+        long t0 = System.nanoTime();
+        Map<String, Tensor> outputs = new LinkedHashMap<>();
+        try (Clip clip = ClipLoader.load(model); ClipBatch batch = ClipBatch.read(inputs, clip.config())) {
+            try (MemoryScope scope = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
+                compute(clip, batch, outputs);
+                SafeTensors.write(out, outputs, Map.of("model", model.toString(), "inputs", inputs.toString()));
+            }
+        }
+        PrintWriter w = spec.commandLine().getOut();
+        StringBuilder sb = new StringBuilder();
+        outputs.forEach((k, t) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(Shapes.str(t.shape())));
+        w.printf("wrote %s: %s (%.2f s)%n", out, sb, (System.nanoTime() - t0) / 1e9);
+        w.flush();
+        return 0;
+    }
+
+    /** Fills {@code outputs} with what applies to the batch (tensors owned by the current scope). */
+    static void compute(Clip clip, ClipBatch batch, Map<String, Tensor> outputs) {
+        Tensor img = null, txt = null;
+        if (batch.pixels() != null) {
+            img = clip.encodeImage(batch.pixels());
+            outputs.put("image_features", img);
+        }
+        if (batch.ids() != null) {
+            txt = clip.encodeText(batch.ids());
+            outputs.put("text_features", txt);
+        }
+        if (img != null && txt != null) {
+            Tensor logits = Linear.matmul(Clip.l2Normalize(img), Views.transpose(Clip.l2Normalize(txt), 0, 1));
+            outputs.put("logits_per_image", Elementwise.mul(logits, Elementwise.exp(clip.stateDict().get("logit_scale"))));
+        }
+        if (img != null && clip.visual() instanceof VitImageEncoder vit) {
+            Tensor tokens = vit.vit().forwardTokens(batch.pixels());
+            outputs.put("vision_last_hidden_state", tokens);
+            outputs.put("grid", vitGrid(tokens));
+        }
+        if (txt != null) outputs.put("text_last_hidden_state", clip.textTokens(batch.ids()));
+    }
+
+    /** ViT patch tokens [N, 1 + h*w, C] (class token first) as a [N, C, h, w] grid. */
+    static Tensor vitGrid(Tensor tokens) {
+        int n = tokens.shape(0), c = tokens.shape(2), hw = tokens.shape(1) - 1, side = (int) Math.round(Math.sqrt(hw));
+        Tensor patches = Views.narrow(tokens, 1, 1, hw);                      // [N, h*w, C]
+        return Views.contiguous(Views.reshape(Views.permute(patches, 0, 2, 1), n, c, side, side));
+    }
+}

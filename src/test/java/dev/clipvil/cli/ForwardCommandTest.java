@@ -1,0 +1,137 @@
+package dev.clipvil.cli;
+
+import dev.clipvil.clip.Clip;
+import dev.clipvil.io.SafeTensors;
+import dev.clipvil.tensor.MemoryScope;
+import dev.clipvil.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code clipvil forward} on the reference fixtures (outputs within the README's 1e-4), and its user errors. */
+class ForwardCommandTest {
+    static final double TOL = 1e-4;
+
+    @TempDir
+    Path tmp;
+
+    /** Writes the fixture's inputs (only {@code keys}) to a small file of their own. */
+    private Path inputs(Map<String, Tensor> exp, String name, String... keys) throws IOException {
+        Map<String, Tensor> in = new LinkedHashMap<>();
+        for (String k : keys) in.put(k, exp.get(k));
+        Path p = tmp.resolve(name);
+        SafeTensors.write(p, in);
+        return p;
+    }
+
+    private static void check(String what, Tensor actual, Tensor expected, Map<String, Double> worst) {
+        double e = CliFixtures.relErr(what, actual, expected);
+        worst.put(what, e);
+        assertTrue(e <= TOL, what + ": relative error " + e + " > " + TOL);
+    }
+
+    @Test
+    void hfClipSmall() throws IOException {
+        Path dir = CliFixtures.dir("ForwardCommandTest", "hf_clip_small", "config.json", "model.safetensors", "expected.safetensors");
+        Map<String, Tensor> exp = SafeTensors.readAll(dir.resolve("expected.safetensors"));
+        Map<String, Double> worst = new LinkedHashMap<>();
+        try (MemoryScope scope = MemoryScope.open()) {
+            Path out = tmp.resolve("out.safetensors");
+            CliFixtures.Run r = CliFixtures.run("forward", "--model", dir.toString(), "--inputs", inputs(exp, "in.safetensors", "pixel_values", "input_ids").toString(), "--out", out.toString());
+            assertEquals(0, r.code(), r.err());
+            Map<String, Tensor> got = SafeTensors.readAll(out);
+            assertEquals(Set.of("image_features", "text_features", "logits_per_image", "vision_last_hidden_state", "text_last_hidden_state", "grid"), got.keySet());
+            check("image_embeds", Clip.l2Normalize(got.get("image_features")), exp.get("image_embeds"), worst);
+            check("text_embeds", Clip.l2Normalize(got.get("text_features")), exp.get("text_embeds"), worst);
+            check("logits_per_image", got.get("logits_per_image"), exp.get("logits_per_image"), worst);
+            check("vision_last_hidden_state", got.get("vision_last_hidden_state"), exp.get("vision_last_hidden_state"), worst);
+            check("text_last_hidden_state", got.get("text_last_hidden_state"), exp.get("text_last_hidden_state"), worst);
+            // grid: the patch tokens (class token dropped) as [N, C, h, w]
+            Tensor grid = got.get("grid"), tokens = exp.get("vision_last_hidden_state");
+            assertArrayEquals(new int[]{3, 48, 4, 4}, grid.shape());
+            assertEquals(tokens.get(1, 1 + 2 * 4 + 3, 5), grid.get(1, 5, 2, 3), 1e-4 * 10);
+            got.values().forEach(Tensor::close);
+        } finally {
+            exp.values().forEach(Tensor::close);
+        }
+        System.out.println("forward hf_clip_small worst max|a-b|/max|b|: " + worst);
+    }
+
+    @Test
+    void openaiVitSmallImagesOnlyTextsOnlyAndBoth() throws IOException {
+        Path dir = CliFixtures.dir("ForwardCommandTest", "openai_vit_small", "config.json", "model.safetensors", "expected.safetensors");
+        Map<String, Tensor> exp = SafeTensors.readAll(dir.resolve("expected.safetensors"));
+        Map<String, Double> worst = new LinkedHashMap<>();
+        try {
+            Path out = tmp.resolve("out.safetensors");
+            CliFixtures.Run r = CliFixtures.run("forward", "--model", dir.toString(), "--inputs", inputs(exp, "both.safetensors", "pixel_values", "input_ids").toString(), "--out", out.toString());
+            assertEquals(0, r.code(), r.err());
+            Map<String, Tensor> got = SafeTensors.readAll(out);
+            check("image_features", got.get("image_features"), exp.get("image_features"), worst);
+            check("text_features", got.get("text_features"), exp.get("text_features"), worst);
+            check("logits_per_image", got.get("logits_per_image"), exp.get("logits_per_image"), worst);
+            got.values().forEach(Tensor::close);
+
+            r = CliFixtures.run("forward", "--model", dir.resolve("model.safetensors").toString(), "--inputs", inputs(exp, "img.safetensors", "pixel_values").toString(), "--out", out.toString());
+            assertEquals(0, r.code(), r.err());
+            got = SafeTensors.readAll(out);
+            assertEquals(Set.of("image_features", "vision_last_hidden_state", "grid"), got.keySet());
+            check("image_features (images only)", got.get("image_features"), exp.get("image_features"), worst);
+            got.values().forEach(Tensor::close);
+
+            r = CliFixtures.run("forward", "--model", dir.toString(), "--inputs", inputs(exp, "txt.safetensors", "input_ids").toString(), "--out", out.toString());
+            assertEquals(0, r.code(), r.err());
+            got = SafeTensors.readAll(out);
+            assertEquals(Set.of("text_features", "text_last_hidden_state"), got.keySet());
+            check("text_features (texts only)", got.get("text_features"), exp.get("text_features"), worst);
+            got.values().forEach(Tensor::close);
+        } finally {
+            exp.values().forEach(Tensor::close);
+        }
+        System.out.println("forward openai_vit_small worst max|a-b|/max|b|: " + worst);
+    }
+
+    @Test
+    void userErrorsNameTheFileKeyAndShape() throws IOException {
+        Path dir = CliFixtures.dir("ForwardCommandTest", "openai_vit_small", "config.json", "model.safetensors");
+        Path out = tmp.resolve("out.safetensors");
+        Path bad = tmp.resolve("bad.safetensors");
+        try (Tensor px = Tensor.of(new float[3 * 16 * 16], 1, 3, 16, 16)) {
+            SafeTensors.write(bad, Map.of("pixel_values", px));
+        }
+        CliFixtures.Run r = CliFixtures.run("forward", "--model", dir.toString(), "--inputs", bad.toString(), "--out", out.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("'pixel_values' has shape [1, 3, 16, 16], the model expects [N, 3, 32, 32]"), r.err());
+
+        try (Tensor other = Tensor.of(new float[2], 2)) {
+            SafeTensors.write(bad, Map.of("x", other));
+        }
+        r = CliFixtures.run("forward", "--model", dir.toString(), "--inputs", bad.toString(), "--out", out.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("neither 'pixel_values' nor 'input_ids'"), r.err());
+
+        try (Tensor ids = Tensor.ofInts(new int[]{49406, 99999}, 1, 2)) {
+            SafeTensors.write(bad, Map.of("input_ids", ids));
+        }
+        r = CliFixtures.run("forward", "--model", dir.toString(), "--inputs", bad.toString(), "--out", out.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("holds id 99999"), r.err());
+
+        r = CliFixtures.run("forward", "--model", tmp.resolve("nope").toString(), "--inputs", bad.toString(), "--out", out.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("clipvil: error: no such file: "), r.err());
+
+        r = CliFixtures.run("forward", "--help");
+        assertEquals(0, r.code());
+        assertTrue(r.out().contains("--inputs"), r.out());
+    }
+}
