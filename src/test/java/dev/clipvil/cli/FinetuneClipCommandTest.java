@@ -1,0 +1,128 @@
+package dev.clipvil.cli;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.clipvil.autograd.GradMode;
+import dev.clipvil.clip.Clip;
+import dev.clipvil.clip.ClipLoader;
+import dev.clipvil.io.SafeTensors;
+import dev.clipvil.io.SafeTensorsFile;
+import dev.clipvil.tensor.MemoryScope;
+import dev.clipvil.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code clipvil finetune-clip}: the reference AdamW trajectory through the command, and the checkpoint reloading. */
+class FinetuneClipCommandTest {
+    static final double TOL = 1e-4;
+
+    @TempDir
+    Path tmp;
+
+    private Path inputs(Path fixture) throws IOException {
+        Map<String, Tensor> in = new LinkedHashMap<>();
+        try (SafeTensorsFile f = SafeTensors.open(fixture.resolve("expected.safetensors"))) {
+            in.put("pixel_values", f.tensor("pixel_values"));
+            in.put("input_ids", f.tensor("input_ids"));
+        }
+        Path p = tmp.resolve("in.safetensors");
+        try {
+            SafeTensors.write(p, in);
+        } finally {
+            in.values().forEach(Tensor::close);
+        }
+        return p;
+    }
+
+    private static double lossOf(Clip clip, Path inputs) throws IOException {
+        Map<String, Tensor> in = SafeTensors.readAll(inputs);
+        try (MemoryScope scope = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
+            return Clip.contrastiveLoss(clip.forward(in.get("pixel_values"), in.get("input_ids")).logitsPerImage()).item();
+        } finally {
+            in.values().forEach(Tensor::close);
+        }
+    }
+
+    @Test
+    void hfClipSmallAdamWTrajectoryAndReload() throws IOException {
+        Path dir = CliFixtures.dir("FinetuneClipCommandTest", "hf_clip_small", "config.json", "model.safetensors", "expected.safetensors", "adamw_trajectory.json");
+        JsonArray want = JsonParser.parseString(Files.readString(dir.resolve("adamw_trajectory.json"))).getAsJsonObject().getAsJsonArray("losses");
+        Path in = inputs(dir), out = tmp.resolve("tuned"), log = tmp.resolve("log.jsonl");
+        int steps = want.size() - 1;
+        CliFixtures.Run r = CliFixtures.run("finetune-clip", "--model", dir.toString(), "--inputs", in.toString(), "--steps", Integer.toString(steps),
+                "--lr", "1e-3", "--betas", "0.9,0.98", "--eps", "1e-6", "--weight-decay", "0.2", "--log", log.toString(), "--out", out.toString(), "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = Files.readAllLines(log);
+        assertEquals(steps, lines.size());
+        double worst = 0;
+        for (int i = 0; i < steps; i++) {
+            JsonObject o = JsonParser.parseString(lines.get(i)).getAsJsonObject();
+            assertEquals(i + 1, o.get("step").getAsInt());
+            assertEquals(1e-3, o.get("lr").getAsDouble());
+            double err = Math.abs(o.get("loss").getAsDouble() - want.get(i).getAsDouble());
+            worst = Math.max(worst, err);
+            assertTrue(err <= TOL, "loss before step " + (i + 1) + ": " + o.get("loss") + " vs " + want.get(i));
+        }
+        // the checkpoint is an HF folder again, and gives the reference's loss after the last step
+        try (SafeTensorsFile f = SafeTensors.open(out.resolve("model.safetensors"))) {
+            assertTrue(f.contains("text_model.embeddings.token_embedding.weight"), "HF key names: " + f.names());
+        }
+        try (Clip tuned = ClipLoader.load(out)) {
+            double after = lossOf(tuned, in);
+            double err = Math.abs(after - want.get(steps).getAsDouble());
+            worst = Math.max(worst, err);
+            assertTrue(err <= TOL, "loss of the reloaded checkpoint: " + after + " vs " + want.get(steps));
+        }
+        System.out.printf("finetune-clip hf_clip_small AdamW trajectory: worst |loss - reference| %.2e over %d losses (incl. reloaded checkpoint)%n", worst, want.size());
+    }
+
+    @Test
+    void openAiModelSavesOpenAiKeysWithConfigAndBatchesCycle() throws IOException {
+        Path dir = CliFixtures.dir("FinetuneClipCommandTest", "openai_vit_small", "config.json", "model.safetensors", "expected.safetensors");
+        Path in = inputs(dir), out = tmp.resolve("tuned"), log = tmp.resolve("log.jsonl");
+        CliFixtures.Run r = CliFixtures.run("finetune-clip", "--model", dir.resolve("model.safetensors").toString(), "--inputs", in.toString(), "--steps", "3",
+                "--lr", "1e-4", "--batch-size", "2", "--log", log.toString(), "--out", out.toString(), "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = Files.readAllLines(log);
+        assertEquals(3, lines.size());
+        // 3 pairs in batches of 2: rows 0-1, then the last pair with the one before it (2 rows), then 0-1 again
+        for (String l : lines) assertEquals(2, JsonParser.parseString(l).getAsJsonObject().get("batch_size").getAsInt());
+        try (SafeTensorsFile f = SafeTensors.open(out.resolve("model.safetensors"))) {
+            assertTrue(f.contains("visual.proj") && f.contains("text_projection"), "OpenAI key names: " + f.names());
+        }
+        assertTrue(Files.isRegularFile(out.resolve("config.json")));
+        try (Clip tuned = ClipLoader.load(out); Clip orig = ClipLoader.load(dir)) {
+            assertEquals(orig.config(), tuned.config());
+            assertTrue(lossOf(tuned, in) < lossOf(orig, in), "training lowers the loss on its own data");
+        }
+    }
+
+    @Test
+    void userErrors() throws IOException {
+        Path dir = CliFixtures.dir("FinetuneClipCommandTest", "openai_vit_small", "config.json", "model.safetensors", "expected.safetensors");
+        Path in = inputs(dir), out = tmp.resolve("o");
+        CliFixtures.Run r = CliFixtures.run("finetune-clip", "--model", dir.toString(), "--inputs", in.toString(), "--steps", "1", "--betas", "0.9", "--out", out.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--betas must be two numbers"), r.err());
+        Path onlyIds = tmp.resolve("ids.safetensors");
+        try (Tensor ids = Tensor.ofInts(new int[]{49406, 49407, 49406, 49407}, 2, 2)) {
+            SafeTensors.write(onlyIds, Map.of("input_ids", ids));
+        }
+        r = CliFixtures.run("finetune-clip", "--model", dir.toString(), "--inputs", onlyIds.toString(), "--steps", "1", "--out", out.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("needs both 'pixel_values' and 'input_ids'"), r.err());
+        r = CliFixtures.run("finetune-clip", "--model", dir.toString(), "--steps", "1", "--out", out.toString());
+        assertEquals(2, r.code());
+    }
+}
