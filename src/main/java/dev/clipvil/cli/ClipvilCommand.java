@@ -14,7 +14,8 @@ import java.util.concurrent.Callable;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "A from-scratch deep-learning engine in Java: CLIP and CLIP-ViL.",
-        subcommands = {InfoCommand.class, InspectCommand.class, DemoCommand.class, ConvertCommand.class, ForwardCommand.class, FinetuneClipCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, InspectCommand.class, DemoCommand.class, ConvertCommand.class, TokenizeCommand.class, PreprocessCommand.class,
+                ForwardCommand.class, FinetuneClipCommand.class, CommandLine.HelpCommand.class})
 final class ClipvilCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
