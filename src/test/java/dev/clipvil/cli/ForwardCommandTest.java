@@ -1,6 +1,9 @@
 package dev.clipvil.cli;
 
 import dev.clipvil.clip.Clip;
+import dev.clipvil.clip.ClipPreprocess;
+import dev.clipvil.clip.ClipTokenizer;
+import dev.clipvil.io.SafeTensorsFile;
 import dev.clipvil.io.SafeTensors;
 import dev.clipvil.tensor.MemoryScope;
 import dev.clipvil.tensor.Tensor;
@@ -10,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -98,6 +102,49 @@ class ForwardCommandTest {
             exp.values().forEach(Tensor::close);
         }
         System.out.println("forward openai_vit_small worst max|a-b|/max|b|: " + worst);
+    }
+
+    /** The vocabulary file of ../shared/data (skipping when absent). */
+    static Path vocab(String test) {
+        Path v = Path.of(System.getProperty("clipvil.shared", "../shared"), "data", "bpe_simple_vocab_16e6.txt.gz");
+        if (!java.nio.file.Files.isRegularFile(v)) {
+            System.out.println("SKIPPED " + test + ": no " + v.toAbsolutePath().normalize());
+            org.junit.jupiter.api.Assumptions.abort("no " + v);
+        }
+        return v;
+    }
+
+    @Test
+    void imagesAndTextsArePreprocessedAndTokenizedAsTheLibraryDoes() throws IOException {
+        Path dir = CliFixtures.dir("ForwardCommandTest", "openai_vit_small", "config.json", "model.safetensors");
+        Path pre = CliFixtures.dir("ForwardCommandTest", "preprocess", "img0_640x480.png", "img2_97x131.png");
+        Path vocab = vocab("ForwardCommandTest");
+        List<Path> imgs = List.of(pre.resolve("img0_640x480.png"), pre.resolve("img2_97x131.png"));
+        List<String> texts = List.of("a photo of a cat.", "a diagram");
+        Path in = tmp.resolve("in.safetensors");
+        try (Tensor px = ClipPreprocess.loadBatch(imgs, 32); Tensor ids = ClipTokenizer.load(vocab).tokenize(texts)) {
+            SafeTensors.write(in, Map.of("pixel_values", px, "input_ids", ids));
+        }
+        Path a = tmp.resolve("a.safetensors"), b = tmp.resolve("b.safetensors");
+        CliFixtures.Run r = CliFixtures.run("forward", "--model", dir.toString(), "--inputs", in.toString(), "--out", a.toString());
+        assertEquals(0, r.code(), r.err());
+        r = CliFixtures.run("forward", "--model", dir.toString(), "--images", imgs.get(0).toString(), imgs.get(1).toString(),
+                "--texts", texts.get(0), texts.get(1), "--vocab", vocab.toString(), "--out", b.toString());
+        assertEquals(0, r.code(), r.err());
+        Map<String, Tensor> ea = SafeTensors.readAll(a), eb = SafeTensors.readAll(b);
+        try {
+            assertEquals(ea.keySet(), eb.keySet());
+            for (String k : ea.keySet()) assertArrayEquals(ea.get(k).toFloatArray(), eb.get(k).toFloatArray(), k);
+        } finally {
+            ea.values().forEach(Tensor::close);
+            eb.values().forEach(Tensor::close);
+        }
+        try (SafeTensorsFile f = SafeTensors.open(b)) {
+            assertTrue(f.metadata().get("texts").contains("a diagram"), f.metadata().toString());
+        }
+        r = CliFixtures.run("forward", "--model", dir.toString(), "--inputs", in.toString(), "--texts", "x", "--vocab", vocab.toString(), "--out", b.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("both --texts and"), r.err());
     }
 
     @Test
