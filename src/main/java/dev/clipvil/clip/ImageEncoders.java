@@ -12,7 +12,7 @@ final class ImageEncoders {
                     c.visionHeads(), c.embedDim(), init);
             return new VitImageEncoder(vit).withActivation(c.visionActivation());
         }
-        throw new IllegalArgumentException("a ModifiedResNet image tower (vision layers " + c.visionLayers() + ") cannot be built: "
-                + "this build has the ViT tower only");
+        int[] layers = c.visionLayers().stream().mapToInt(Integer::intValue).toArray();
+        return new ModifiedResNet(layers, c.embedDim(), c.visionHeads(), c.imageResolution(), c.visionWidth(), init);
     }
 }
