@@ -6,6 +6,7 @@ import dev.clipvil.clip.Clip;
 import dev.clipvil.clip.ClipConfig;
 import dev.clipvil.clip.ClipLoader;
 import dev.clipvil.clip.ClipPreprocess;
+import dev.clipvil.clip.ModifiedResNet;
 import dev.clipvil.clip.VitImageEncoder;
 import dev.clipvil.io.SafeTensors;
 import dev.clipvil.ops.Elementwise;
@@ -33,7 +34,8 @@ import java.util.concurrent.Callable;
  * (no gradients) on a batch of pixel_values and/or input_ids and writes what applies of
  * image_features, text_features (projected, unnormalised), logits_per_image (both given),
  * vision_last_hidden_state (ViT: after the last block, before ln_post, class token first),
- * text_last_hidden_state (after ln_final) and grid (ViT patch tokens as [N, C, h, w]).
+ * text_last_hidden_state (after ln_final) and grid (the CLIP-ViL grid features [N, C, h, w]: a ResNet's
+ * layer4 map, a ViT's patch tokens after ln_post).
  */
 @Command(name = "forward", mixinStandardHelpOptions = true,
         description = {"Run a CLIP model on pixel_values [N,3,R,R] (F32) and/or input_ids [N,S] (I32/I64) from a safetensors file",
@@ -122,18 +124,18 @@ final class ForwardCommand implements Callable<Integer> {
             Tensor logits = Linear.matmul(Clip.l2Normalize(img), Views.transpose(Clip.l2Normalize(txt), 0, 1));
             outputs.put("logits_per_image", Elementwise.mul(logits, Elementwise.exp(clip.stateDict().get("logit_scale"))));
         }
-        if (img != null && clip.visual() instanceof VitImageEncoder vit) {
-            Tensor tokens = vit.vit().forwardTokens(batch.pixels());
-            outputs.put("vision_last_hidden_state", tokens);
-            outputs.put("grid", vitGrid(tokens));
-        }
+        if (img != null && clip.visual() instanceof VitImageEncoder vit) outputs.put("vision_last_hidden_state", vit.vit().forwardTokens(batch.pixels()));
+        if (img != null) outputs.put("grid", grid(clip, batch.pixels()));
         if (txt != null) outputs.put("text_last_hidden_state", clip.textTokens(batch.ids()));
     }
 
-    /** ViT patch tokens [N, 1 + h*w, C] (class token first) as a [N, C, h, w] grid. */
-    static Tensor vitGrid(Tensor tokens) {
-        int n = tokens.shape(0), c = tokens.shape(2), hw = tokens.shape(1) - 1, side = (int) Math.round(Math.sqrt(hw));
-        Tensor patches = Views.narrow(tokens, 1, 1, hw);                      // [N, h*w, C]
-        return Views.contiguous(Views.reshape(Views.permute(patches, 0, 2, 1), n, c, side, side));
+    /**
+     * The CLIP-ViL grid features of {@code pixels}: a ResNet tower's layer4 map, or a ViT's patch tokens
+     * after ln_post, as [N, C, h, w].
+     */
+    static Tensor grid(Clip clip, Tensor pixels) {
+        if (clip.visual() instanceof VitImageEncoder vit) return vit.vit().forwardGrid(pixels);
+        if (clip.visual() instanceof ModifiedResNet rn) return rn.forwardGrid(pixels);
+        throw new IllegalArgumentException("no grid features for an image tower of type " + clip.visual().getClass().getSimpleName());
     }
 }

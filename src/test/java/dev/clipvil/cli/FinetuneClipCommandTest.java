@@ -20,7 +20,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code clipvil finetune-clip}: the reference AdamW trajectory through the command, and the checkpoint reloading. */
@@ -105,6 +107,36 @@ class FinetuneClipCommandTest {
         try (Clip tuned = ClipLoader.load(out); Clip orig = ClipLoader.load(dir)) {
             assertEquals(orig.config(), tuned.config());
             assertTrue(lossOf(tuned, in) < lossOf(orig, in), "training lowers the loss on its own data");
+        }
+    }
+
+    @Test
+    void resNetTrainsWithFrozenBatchNormStatistics() throws IOException {
+        Path dir = CliFixtures.dir("FinetuneClipCommandTest", "openai_rn_small", "config.json", "model.safetensors", "expected.safetensors");
+        Path in = inputs(dir), out = tmp.resolve("rn");
+        CliFixtures.Run r = CliFixtures.run("finetune-clip", "--model", dir.toString(), "--inputs", in.toString(), "--steps", "2", "--lr", "1e-3",
+                "--out", out.toString(), "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.readAllLines(out.resolve("train_log.jsonl")).size() == 2);
+        Map<String, Tensor> before = SafeTensors.readAll(dir.resolve("model.safetensors")), after = SafeTensors.readAll(out.resolve("model.safetensors"));
+        try {
+            assertEquals(before.keySet(), after.keySet());
+            int stats = 0;
+            for (String k : before.keySet()) {
+                if (k.endsWith("running_mean") || k.endsWith("running_var") || k.endsWith("num_batches_tracked")) {
+                    assertArrayEquals(before.get(k).toDoubleArray(), after.get(k).toDoubleArray(), k + " must stay frozen");
+                    stats++;
+                }
+            }
+            assertTrue(stats > 0);
+            assertFalse(java.util.Arrays.equals(before.get("visual.layer1.0.conv1.weight").toFloatArray(), after.get("visual.layer1.0.conv1.weight").toFloatArray()),
+                    "conv weights train");
+        } finally {
+            before.values().forEach(Tensor::close);
+            after.values().forEach(Tensor::close);
+        }
+        try (Clip tuned = ClipLoader.load(out)) {
+            assertTrue(tuned.config().isResNet());
         }
     }
 

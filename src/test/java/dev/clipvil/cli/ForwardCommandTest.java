@@ -1,6 +1,9 @@
 package dev.clipvil.cli;
 
+import dev.clipvil.autograd.GradMode;
 import dev.clipvil.clip.Clip;
+import dev.clipvil.clip.ClipLoader;
+import dev.clipvil.clip.VitImageEncoder;
 import dev.clipvil.clip.ClipPreprocess;
 import dev.clipvil.clip.ClipTokenizer;
 import dev.clipvil.io.SafeTensorsFile;
@@ -59,15 +62,39 @@ class ForwardCommandTest {
             check("logits_per_image", got.get("logits_per_image"), exp.get("logits_per_image"), worst);
             check("vision_last_hidden_state", got.get("vision_last_hidden_state"), exp.get("vision_last_hidden_state"), worst);
             check("text_last_hidden_state", got.get("text_last_hidden_state"), exp.get("text_last_hidden_state"), worst);
-            // grid: the patch tokens (class token dropped) as [N, C, h, w]
-            Tensor grid = got.get("grid"), tokens = exp.get("vision_last_hidden_state");
-            assertArrayEquals(new int[]{3, 48, 4, 4}, grid.shape());
-            assertEquals(tokens.get(1, 1 + 2 * 4 + 3, 5), grid.get(1, 5, 2, 3), 1e-4 * 10);
+            // grid: the patch tokens after ln_post as [N, C, h, w], as the library computes them
+            assertArrayEquals(new int[]{3, 48, 4, 4}, got.get("grid").shape());
+            try (Clip clip = ClipLoader.load(dir); GradMode.Guard g = GradMode.noGrad()) {
+                Tensor ref = ((VitImageEncoder) clip.visual()).vit().forwardGrid(exp.get("pixel_values"));
+                assertTrue(CliFixtures.relErr("grid", got.get("grid"), ref) < 1e-6);
+            }
             got.values().forEach(Tensor::close);
         } finally {
             exp.values().forEach(Tensor::close);
         }
         System.out.println("forward hf_clip_small worst max|a-b|/max|b|: " + worst);
+    }
+
+    @Test
+    void openaiRnSmallGridIsLayer4() throws IOException {
+        Path dir = CliFixtures.dir("ForwardCommandTest", "openai_rn_small", "config.json", "model.safetensors", "expected.safetensors");
+        Map<String, Tensor> exp = SafeTensors.readAll(dir.resolve("expected.safetensors"));
+        Map<String, Double> worst = new LinkedHashMap<>();
+        try {
+            Path out = tmp.resolve("out.safetensors");
+            CliFixtures.Run r = CliFixtures.run("forward", "--model", dir.toString(), "--inputs", inputs(exp, "in.safetensors", "pixel_values", "input_ids").toString(), "--out", out.toString());
+            assertEquals(0, r.code(), r.err());
+            Map<String, Tensor> got = SafeTensors.readAll(out);
+            assertEquals(Set.of("image_features", "text_features", "logits_per_image", "text_last_hidden_state", "grid"), got.keySet());
+            check("image_features", got.get("image_features"), exp.get("image_features"), worst);
+            check("text_features", got.get("text_features"), exp.get("text_features"), worst);
+            check("logits_per_image", got.get("logits_per_image"), exp.get("logits_per_image"), worst);
+            check("grid (layer4_grid)", got.get("grid"), exp.get("layer4_grid"), worst);
+            got.values().forEach(Tensor::close);
+        } finally {
+            exp.values().forEach(Tensor::close);
+        }
+        System.out.println("forward openai_rn_small worst max|a-b|/max|b|: " + worst);
     }
 
     @Test
