@@ -3,6 +3,7 @@ package dev.clipvil.cli;
 import dev.clipvil.autograd.Autograd;
 import dev.clipvil.clip.Clip;
 import dev.clipvil.clip.ClipLoader;
+import dev.clipvil.clip.ClipPreprocess;
 import dev.clipvil.clip.ClipSaver;
 import dev.clipvil.nn.BatchNorm2d;
 import dev.clipvil.ops.Views;
@@ -13,6 +14,7 @@ import dev.clipvil.train.TrainProgress;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -29,7 +31,7 @@ import java.util.concurrent.Callable;
 /**
  * {@code clipvil finetune-clip}: contrastive fine-tuning of every parameter of a CLIP model with
  * AdamW (BatchNorm statistics frozen), on the image/text pairs of a safetensors file (pixel_values,
- * input_ids; row i of one goes with row i of the other), in batches of --batch-size rows taken in
+ * input_ids; row i of one goes with row i of the other) or of a CSV file (image,caption), in batches of --batch-size rows taken in
  * order and cycled. Writes one JSON line per step to the log ({@code step}, {@code loss} computed
  * before that step's update, {@code lr}) and the model as a folder that {@code --model} loads again,
  * in the key format it came in.
@@ -47,6 +49,9 @@ final class FinetuneClipCommand implements Callable<Integer> {
     static final class Source {
         @Option(names = "--inputs", paramLabel = "IN.safetensors", description = "pixel_values [N,3,R,R] and input_ids [N,S]: the training pairs.")
         Path inputs;
+
+        @Option(names = "--data", paramLabel = "PAIRS.csv", description = "CSV with the columns image,caption (image paths relative to the CSV).")
+        Path data;
     }
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -67,7 +72,8 @@ final class FinetuneClipCommand implements Callable<Integer> {
     @Option(names = "--weight-decay", defaultValue = "0.2", description = "AdamW decoupled weight decay (default: ${DEFAULT-VALUE}).")
     double weightDecay;
 
-    @Option(names = "--batch-size", defaultValue = "0", description = "Pairs per step; 0 = all pairs of --inputs in one batch (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", defaultValue = "0",
+            description = "Pairs per step; 0 = all pairs of --inputs in one batch, 32 with --data (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
     @Option(names = "--log", paramLabel = "LOG.jsonl", description = "Per-step log (default: OUT/train_log.jsonl).")
@@ -82,6 +88,49 @@ final class FinetuneClipCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "Do not draw the progress bar.")
     boolean noProgress;
 
+    @Mixin
+    TextOptions text;
+
+    /** The training pairs, by row: a batch of rows [start, start + len) as (pixels, ids), made in the caller's memory scope. */
+    private interface Pairs extends AutoCloseable {
+        int size();
+
+        Tensor[] batch(int start, int len) throws IOException;
+
+        @Override
+        void close();
+    }
+
+    private Pairs pairs(Clip clip) throws IOException {
+        if (source.inputs != null) {
+            ClipBatch data = ClipBatch.read(source.inputs, clip.config());
+            if (data.pixels() == null || data.ids() == null) {
+                data.close();
+                throw new IllegalArgumentException(source.inputs + ": fine-tuning needs both '" + ClipBatch.PIXELS + "' and '" + ClipBatch.IDS + "'");
+            }
+            if (data.ids().shape(0) != data.pixels().shape(0)) {
+                data.close();
+                throw new IllegalArgumentException(source.inputs + ": " + data.pixels().shape(0) + " images but " + data.ids().shape(0) + " texts; the pairs must line up");
+            }
+            return new Pairs() {
+                public int size() { return data.size(); }
+                public Tensor[] batch(int start, int len) { return new Tensor[]{Views.narrow(data.pixels(), 0, start, len), Views.narrow(data.ids(), 0, start, len)}; }
+                public void close() { data.close(); }
+            };
+        }
+        PairsCsv csv = PairsCsv.read(source.data);
+        text.tokenizer(model);
+        return new Pairs() {
+            public int size() { return csv.images().size(); }
+            public Tensor[] batch(int start, int len) throws IOException {
+                Tensor px = ClipPreprocess.loadBatch(csv.images().subList(start, start + len), clip.config().imageResolution());
+                Tensor ids = ClipBatch.checkIds(source.data.toString(), text.tokenize(model, clip.config(), csv.captions().subList(start, start + len)), clip.config());
+                return new Tensor[]{px, ids};
+            }
+            public void close() {}
+        };
+    }
+
     @Override
     public Integer call() throws IOException {
         if (steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
@@ -92,16 +141,11 @@ final class FinetuneClipCommand implements Callable<Integer> {
         Path logPath = log != null ? log : out.resolve("train_log.jsonl");
         long t0 = System.nanoTime();
         double last = Double.NaN;
-        try (Clip clip = ClipLoader.load(model); ClipBatch data = ClipBatch.read(source.inputs, clip.config())) {
-            if (data.pixels() == null || data.ids() == null) {
-                throw new IllegalArgumentException(source.inputs + ": fine-tuning needs both '" + ClipBatch.PIXELS + "' and '" + ClipBatch.IDS + "'");
-            }
-            int n = data.pixels().shape(0);
-            if (data.ids().shape(0) != n) {
-                throw new IllegalArgumentException(source.inputs + ": " + n + " images but " + data.ids().shape(0) + " texts; the pairs must line up");
-            }
-            if (n < 2) throw new IllegalArgumentException(source.inputs + ": one pair has nothing to contrast with; at least 2 are needed");
-            int bs = batchSize == 0 ? n : Math.min(batchSize, n);
+        String from = source.inputs != null ? source.inputs.toString() : source.data.toString();
+        try (Clip clip = ClipLoader.load(model); Pairs data = pairs(clip)) {
+            int n = data.size();
+            if (n < 2) throw new IllegalArgumentException(from + ": one pair has nothing to contrast with; at least 2 are needed");
+            int bs = batchSize == 0 ? (source.data != null ? Math.min(32, n) : n) : Math.min(batchSize, n);
             int batches = (n + bs - 1) / bs;
             clip.train();
             BatchNorm2d.freezeStatistics(clip);
@@ -118,8 +162,8 @@ final class FinetuneClipCommand implements Callable<Integer> {
                     }
                     try (MemoryScope scope = MemoryScope.open()) {
                         opt.zeroGrad();
-                        Tensor pixels = Views.narrow(data.pixels(), 0, start, len), ids = Views.narrow(data.ids(), 0, start, len);
-                        Tensor loss = Clip.contrastiveLoss(clip.forward(pixels, ids).logitsPerImage());
+                        Tensor[] pair = data.batch(start, len);
+                        Tensor loss = Clip.contrastiveLoss(clip.forward(pair[0], pair[1]).logitsPerImage());
                         last = loss.item();
                         if (!Double.isFinite(last)) throw new IllegalArgumentException("the loss is " + last + " at step " + step + "; try a smaller --lr");
                         Autograd.backward(loss);

@@ -141,6 +141,40 @@ class FinetuneClipCommandTest {
     }
 
     @Test
+    void csvPairsArePreprocessedTokenizedAndBatched() throws IOException {
+        Path dir = CliFixtures.dir("FinetuneClipCommandTest", "openai_vit_small", "config.json", "model.safetensors");
+        Path pre = CliFixtures.dir("FinetuneClipCommandTest", "preprocess", "img0_640x480.png", "img1_300x200.png", "img2_97x131.png");
+        Path vocab = ForwardCommandTest.vocab("FinetuneClipCommandTest");
+        Path data = tmp.resolve("data"), out = tmp.resolve("tuned");
+        Files.createDirectories(data.resolve("img"));
+        for (String n : new String[]{"img0_640x480.png", "img1_300x200.png", "img2_97x131.png"}) Files.copy(pre.resolve(n), data.resolve("img").resolve(n));
+        List<String> captions = List.of("a red, round \"thing\"", "two squares", "a small dot");
+        Files.writeString(data.resolve("pairs.csv"), "id,image,caption\r\n1,img/img0_640x480.png,\"a red, round \"\"thing\"\"\"\r\n"
+                + "2,img/img1_300x200.png,two squares\n3,img/img2_97x131.png,a small dot\n");
+        CliFixtures.Run r = CliFixtures.run("finetune-clip", "--model", dir.toString(), "--data", data.resolve("pairs.csv").toString(), "--vocab", vocab.toString(),
+                "--steps", "2", "--batch-size", "2", "--lr", "1e-4", "--out", out.toString(), "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = Files.readAllLines(out.resolve("train_log.jsonl"));
+        assertEquals(2, lines.size());
+        double first = JsonParser.parseString(lines.get(0)).getAsJsonObject().get("loss").getAsDouble();
+        List<Path> imgs = List.of(data.resolve("img/img0_640x480.png"), data.resolve("img/img1_300x200.png"));
+        try (Clip clip = ClipLoader.load(dir); MemoryScope s = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
+            Tensor px = dev.clipvil.clip.ClipPreprocess.loadBatch(imgs, 32);
+            Tensor ids = dev.clipvil.clip.ClipTokenizer.load(vocab).tokenize(captions.subList(0, 2));
+            double want = Clip.contrastiveLoss(clip.forward(px, ids).logitsPerImage()).item();
+            assertEquals(want, first, 1e-5, "the first batch is rows 1-2 of the CSV, preprocessed and tokenized");
+        }
+        Files.writeString(data.resolve("bad.csv"), "image,text\nimg/x.png,a\n");
+        r = CliFixtures.run("finetune-clip", "--model", dir.toString(), "--data", data.resolve("bad.csv").toString(), "--vocab", vocab.toString(), "--steps", "1", "--out", out.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("lacks the column 'caption'"), r.err());
+        Files.writeString(data.resolve("bad.csv"), "image,caption\nimg/missing.png,a\nimg/img0_640x480.png,b\n");
+        r = CliFixtures.run("finetune-clip", "--model", dir.toString(), "--data", data.resolve("bad.csv").toString(), "--vocab", vocab.toString(), "--steps", "1", "--out", out.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("missing.png"), r.err());
+    }
+
+    @Test
     void userErrors() throws IOException {
         Path dir = CliFixtures.dir("FinetuneClipCommandTest", "openai_vit_small", "config.json", "model.safetensors", "expected.safetensors");
         Path in = inputs(dir), out = tmp.resolve("o");
