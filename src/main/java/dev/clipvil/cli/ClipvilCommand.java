@@ -15,7 +15,9 @@ import java.util.concurrent.Callable;
         versionProvider = VersionProvider.class,
         description = "A from-scratch deep-learning engine in Java: CLIP and CLIP-ViL.",
         subcommands = {InfoCommand.class, InspectCommand.class, DemoCommand.class, ConvertCommand.class,
-                TokenizeCommand.class, PreprocessCommand.class, BenchEncodeCommand.class, CommandLine.HelpCommand.class})
+                TokenizeCommand.class, PreprocessCommand.class, ForwardCommand.class, FinetuneClipCommand.class,
+                ZeroshotCommand.class, EmbedCommand.class, ExtractGridCommand.class, BenchEncodeCommand.class,
+                CommandLine.HelpCommand.class})
 final class ClipvilCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
