@@ -27,8 +27,9 @@ import java.util.concurrent.Callable;
  * them to a safetensors file atomically, with {@code format: pt} metadata as Hugging Face writes it.
  */
 @Command(name = "convert", mixinStandardHelpOptions = true,
-        description = {"Convert weights to safetensors: from a .safetensors file, a PyTorch .pt/.bin (torch.save zip),",
-                "a TorchScript archive (e.g. OpenAI's CLIP .pt files) or a model folder. Nothing in the input is executed."})
+        description = {"Convert weights (safetensors, PyTorch .pt/.bin, TorchScript, a model folder) to safetensors.",
+                "Reads torch.save zips and TorchScript archives (OpenAI's CLIP .pt files) with a restricted unpickler:",
+                "nothing in the input is executed."})
 final class ConvertCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

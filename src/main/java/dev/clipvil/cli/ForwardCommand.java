@@ -38,9 +38,10 @@ import java.util.concurrent.Callable;
  * layer4 map, a ViT's patch tokens after ln_post).
  */
 @Command(name = "forward", mixinStandardHelpOptions = true,
-        description = {"Run a CLIP model on pixel_values [N,3,R,R] (F32) and/or input_ids [N,S] (I32/I64) from a safetensors file",
-                "(or on --images / --texts, preprocessed and tokenized as CLIP's reference does)",
-                "and write its outputs: image_features, text_features, logits_per_image, vision_last_hidden_state,",
+        description = {"Run a CLIP model and write its outputs to a safetensors file.",
+                "Inputs: pixel_values [N,3,R,R] (F32) and/or input_ids [N,S] (I32/I64) from --inputs,",
+                "or --images / --texts, preprocessed and tokenized as CLIP's reference does. Outputs:",
+                "image_features, text_features, logits_per_image, vision_last_hidden_state,",
                 "text_last_hidden_state, grid (those that apply)."})
 final class ForwardCommand implements Callable<Integer> {
     @Spec

@@ -20,9 +20,9 @@ import java.util.concurrent.Callable;
 
 /** {@code clipvil preprocess}: CLIP-preprocessed images written to a safetensors file. */
 @Command(name = "preprocess", mixinStandardHelpOptions = true,
-        description = {"Preprocess images as CLIP does (shorter side resized bicubic to N as Pillow does, center crop, "
-                + "RGB, normalised with CLIP's mean and std; EXIF orientation applied) and write one float32 tensor [3, N, N] "
-                + "per image, named <file name>@<N>, to a .safetensors file (written atomically).",
+        description = {"Preprocess images as CLIP does and write them to a .safetensors file.",
+                "Shorter side resized bicubic to N exactly as Pillow does, center crop, RGB, normalised with CLIP's mean and std;",
+                "EXIF orientation applied. One float32 tensor [3, N, N] per image, named <file name>@<N>, written atomically.",
                 "With --resize HxW instead: a plain resize to H x W (no crop), named <file name>@<H>x<W>."})
 final class PreprocessCommand implements Callable<Integer> {
     @Spec

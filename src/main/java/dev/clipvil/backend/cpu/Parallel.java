@@ -11,12 +11,17 @@ import java.util.concurrent.RecursiveAction;
  */
 public final class Parallel {
     private static final int THREADS = threadCount();
+    /**
+     * Exactly THREADS workers: the pool may not add "compensation" threads when a worker waits in a
+     * join, since a third thread on two cores only time-slices the compute-bound kernels (GEMM tasks
+     * meet at barriers, so one descheduled thread stalls the others).
+     */
     private static final ForkJoinPool POOL = new ForkJoinPool(THREADS, pool -> {
         var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
         t.setName("clipvil-cpu-" + t.getPoolIndex());
         t.setDaemon(true);
         return t;
-    }, null, false);
+    }, null, false, THREADS, THREADS, 1, pool -> true, 60, java.util.concurrent.TimeUnit.SECONDS);
 
     private Parallel() {}
 
