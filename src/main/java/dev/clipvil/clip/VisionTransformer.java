@@ -21,8 +21,10 @@ import java.util.Set;
  * initialisation scales follow OpenAI's {@code VisionTransformer} ("conv1.weight", "class_embedding",
  * "positional_embedding", "ln_pre.*", "transformer.resblocks.*", "ln_post.*", "proj").
  *
- * <p>Any input whose height and width are multiples of the patch size is accepted (non-square too):
- * at a patch grid other than the trained one the grid part of the positional embedding is resized
+ * <p>Any input at least one patch high and wide is accepted (non-square too). As in the reference,
+ * whose patch embedding is a conv with stride = kernel = patch, the last H mod patch rows and W mod
+ * patch columns fall outside every patch and are ignored (600x1000 at patch 32 gives an 18x31 grid).
+ * At a patch grid other than the trained one the grid part of the positional embedding is resized
  * bicubically ({@link PositionalEmbeddingInterpolation}), and that resized embedding, computed from the
  * parameter at every forward so that fine-tuning reaches it, is the one added to the tokens.
  * {@link #forwardGrid} gives the CLIP-ViL grid features of a ViT.
@@ -95,11 +97,10 @@ public final class VisionTransformer extends Module {
         return PositionalEmbeddingInterpolation.apply(pe, 1, buffer(name));
     }
 
-    /** {gh, gw} for pixels [N, 3, gh * patch, gw * patch]; throws otherwise. */
+    /** {gh, gw} = {H / patch, W / patch} (floored, as the strided patch conv) for pixels [N, 3, H, W]. */
     private int[] patchGrid(Tensor pixels) {
-        if (pixels.dim() != 4 || pixels.shape(1) != 3 || pixels.shape(2) < patchSize || pixels.shape(3) < patchSize
-                || pixels.shape(2) % patchSize != 0 || pixels.shape(3) % patchSize != 0) {
-            throw new ShapeException("VisionTransformer: expected pixels [N, 3, H, W] with H and W positive multiples of the patch size "
+        if (pixels.dim() != 4 || pixels.shape(1) != 3 || pixels.shape(2) < patchSize || pixels.shape(3) < patchSize) {
+            throw new ShapeException("VisionTransformer: expected pixels [N, 3, H, W] with H and W at least the patch size "
                     + patchSize + " (trained at " + inputResolution + "), got " + Shapes.str(pixels.shape()));
         }
         return new int[]{pixels.shape(2) / patchSize, pixels.shape(3) / patchSize};

@@ -209,7 +209,7 @@ class ClipTest {
             ShapeException e = assertThrows(ShapeException.class, () -> clip.encodeText(Creation.zeros(DType.I32, 1, CTX + 1)));
             assertTrue(e.getMessage().contains("[1, 8]"), e.getMessage());
             assertThrows(ShapeException.class, () -> clip.encodeText(Creation.zeros(DType.I32, CTX)));
-            assertThrows(ShapeException.class, () -> clip.encodeImage(Creation.zeros(DType.F32, 1, 3, 8, 10)));
+            assertThrows(ShapeException.class, () -> clip.encodeImage(Creation.zeros(DType.F32, 1, 3, 2, 10)));
             assertThrows(ShapeException.class, () -> Clip.contrastiveLoss(Creation.zeros(DType.F32, 2, 3)));
         }
         VisionTransformer other = new VisionTransformer(8, 4, 8, 1, 2, EMBED + 1, new Init(1));

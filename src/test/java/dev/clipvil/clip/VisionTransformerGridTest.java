@@ -95,9 +95,13 @@ class VisionTransformerGridTest {
     }
 
     @Test
-    void rejectsSizesThatAreNotPatchMultiples() {
+    void ignoresTheRemainderOfNonPatchMultiplesAndRejectsTooSmallInputs() {
         try (VisionTransformer v = vit(); MemoryScope s = MemoryScope.open()) {
-            assertThrows(ShapeException.class, () -> v.forward(Creation.zeros(DType.F64, 1, 3, 16, 18)));
+            // as the stride-patch conv of the reference: 16 x 18 at patch 4 is the 16 x 16 crop's 4 x 4 grid
+            Tensor x = Creation.randn(4, DType.F64, 1, 3, 16, 18);
+            assertArrayEquals(v.forward(Views.narrow(x, 3, 0, 16)).toDoubleArray(), v.forward(x).toDoubleArray(), 1e-12);
+            assertArrayEquals(new int[]{1, 8, 4, 4}, v.forwardGrid(x).shape());
+            assertThrows(ShapeException.class, () -> v.forward(Creation.zeros(DType.F64, 1, 3, 16, 3)));
             assertThrows(ShapeException.class, () -> v.forward(Creation.zeros(DType.F64, 1, 3, 0, 16)));
             assertThrows(ShapeException.class, () -> v.forward(Creation.zeros(DType.F64, 1, 1, 16, 16)));
         }
