@@ -10,7 +10,8 @@ package dev.clipvil.backend.cpu;
  *         for ir over mc step MR   the micro-kernel
  * </pre>
  * Tasks are (M block, slice of B micro-panels) pairs, so a short, wide product (a convolution's
- * K x pixels) still splits across threads. Packing buffers are per thread and reused.
+ * K x pixels) still splits across threads. A serial product with a single M block (a convolution run
+ * one image per thread) instead packs B in L2-sized chunks. Packing buffers are per thread and reused.
  */
 final class GemmF32 {
     static final int MR = GemmKernelF32.MR;
@@ -63,6 +64,10 @@ final class GemmF32 {
         int mBlocks = (m + MC - 1) / MC;
         int mc = roundUp((m + mBlocks - 1) / mBlocks, MR);
         int mbs = (m + mc - 1) / mc;
+        if (!par && mbs == 1) {
+            oneRowBlock(a, b, m, n, k, kcMax, out);
+            return;
+        }
         Scratch own = SCRATCH.get();
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
@@ -85,6 +90,35 @@ final class GemmF32 {
                 int tasks = mbs * nSplit;
                 if (par && tasks > 1) Parallel.forRange(tasks, 1, body);
                 else body.run(0, tasks);
+            }
+        }
+    }
+
+    /** Bytes of packed B per chunk when A is a single block: a chunk stays in L2 until its panels are used. */
+    static final int NARROW_BYTES = 256 * 1024;
+
+    /**
+     * A single-threaded product whose A fits one block (m <= MC, as in a convolution's K x pixels): B is
+     * used by that one block only, so it is packed a few panels at a time, each chunk consumed while it
+     * is still in L2, and A is packed once per reduction block instead of once per column block.
+     */
+    private static void oneRowBlock(PanelSource a, PanelSource b, int m, int n, int k, int kcMax, Output out) {
+        Scratch s = SCRATCH.get();
+        int chunk = Math.max(NR, NARROW_BYTES / (4 * bStride(kcMax)) * NR);
+        float[] ap = s.a(roundUp(m, MR) * kcMax);
+        float[] bp = s.b(((Math.min(chunk, n) + NR - 1) / NR) * bStride(kcMax));
+        for (int pc = 0; pc < k; pc += kcMax) {
+            int kc = Math.min(kcMax, k - pc);
+            a.pack(0, m, pc, kc, MR, MR * kc, ap, 0);
+            boolean first = pc == 0, add = !first || out.accumulate();
+            float[] cb = first ? out.colBias() : null, rb = first ? out.rowBias() : null;
+            for (int jc = 0; jc < n; jc += chunk) {
+                int nc = Math.min(chunk, n - jc);
+                b.pack(jc, nc, pc, kc, NR, bStride(kc), bp, 0);
+                int panels = (nc + NR - 1) / NR;
+                for (int q = 0; q < panels; q++) {
+                    for (int ir = 0; ir < m; ir += MR) tileAt(s, ap, bp, 0, m, jc, nc, kc, q, ir, out, add, cb, rb);
+                }
             }
         }
     }

@@ -156,4 +156,25 @@ class CpuGemmTest {
         assertTrue(e.getMessage().contains("matmul") && e.getMessage().contains("[3, 4]") && e.getMessage().contains("[5, 6]"), e.getMessage());
         assertThrows(ShapeException.class, () -> BE.matmul(a, rand(DType.F32, 3, 4, 6), rand(DType.F32, 4, 5)));
     }
+    @Test
+    void singleRowBlockInColumnChunks() {
+        // serial, M within one block, B packed chunk by chunk (several chunks, a ragged last one), two reduction blocks,
+        // both biases, with and without accumulation
+        int m = 50, n = 1000, k = 700;
+        java.util.Random r = new java.util.Random(42);
+        float[] a = new float[m * k], b = new float[k * n], cb = new float[n], rb = new float[m], c0 = new float[m * n];
+        for (float[] x : new float[][]{a, b, cb, rb, c0}) for (int i = 0; i < x.length; i++) x[i] = r.nextFloat() * 2 - 1;
+        for (boolean acc : new boolean[]{false, true}) {
+            float[] c = c0.clone();
+            GemmF32.gemm(m, n, k, new StridedPanels(a, 0, k, 1), new StridedPanels(b, 0, 1, n),
+                    new GemmF32.Output(c, 0, n, acc, cb, 0, rb, 0), false);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double want = (acc ? c0[i * n + j] : 0) + cb[j] + rb[i];
+                    for (int p = 0; p < k; p++) want += (double) a[i * k + p] * b[p * n + j];
+                    if (Math.abs(c[i * n + j] - want) > 1e-3) fail("acc " + acc + " at " + i + "," + j + ": " + c[i * n + j] + " vs " + want);
+                }
+            }
+        }
+    }
 }
