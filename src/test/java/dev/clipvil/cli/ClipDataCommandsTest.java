@@ -9,19 +9,17 @@ import dev.clipvil.tensor.Tensor;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static dev.clipvil.cli.CliFixtures.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -32,16 +30,6 @@ class ClipDataCommandsTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cmd = Main.commandLine();
-        cmd.setOut(new PrintWriter(out, true));
-        cmd.setErr(new PrintWriter(err, true));
-        int code = cmd.execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     private static Path shared(String relative) {
         Path p = Path.of(System.getProperty("clipvil.shared", "../shared")).resolve(relative);
@@ -59,17 +47,17 @@ class ClipDataCommandsTest {
 
     @Test
     void tokenizePrintsOneLinePerText() {
-        Run r = run("tokenize", "--vocab", vocab(), "a photo of a dog.", "What is the man holding?");
-        assertEquals(0, r.code, r.err);
+        CliFixtures.Run r = run("tokenize", "--vocab", vocab(), "a photo of a dog.", "What is the man holding?");
+        assertEquals(0, r.code(), r.err());
         String nl = System.lineSeparator();
-        assertEquals("49406 320 1125 539 320 1929 269 49407" + nl + "49406 768 533 518 786 5050 286 49407" + nl, r.out);
+        assertEquals("49406 320 1125 539 320 1929 269 49407" + nl + "49406 768 533 518 786 5050 286 49407" + nl, r.out());
     }
 
     @Test
     void tokenizeJsonAndPadding() {
-        Run r = run("tokenize", "--vocab", vocab(), "--json", "--pad", "--context-length", "10", "x", "");
-        assertEquals(0, r.code, r.err);
-        JsonArray a = JsonParser.parseString(r.out).getAsJsonArray();
+        CliFixtures.Run r = run("tokenize", "--vocab", vocab(), "--json", "--pad", "--context-length", "10", "x", "");
+        assertEquals(0, r.code(), r.err());
+        JsonArray a = JsonParser.parseString(r.out()).getAsJsonArray();
         assertEquals(2, a.size());
         assertEquals("[49406,343,49407,0,0,0,0,0,0,0]", a.get(0).toString());
         assertEquals("[49406,49407,0,0,0,0,0,0,0,0]", a.get(1).toString());
@@ -77,19 +65,19 @@ class ClipDataCommandsTest {
 
     @Test
     void tokenizeOverflowFailsUnlessTruncated() {
-        Run r = run("tokenize", "--vocab", vocab(), "--context-length", "5", "a photo of a dog.");
-        assertEquals(2, r.code);
-        assertTrue(r.err.startsWith("clipvil: error: text 1 is 8 tokens") && r.err.contains("context length 5"), r.err);
-        Run t = run("tokenize", "--vocab", vocab(), "--context-length", "5", "--truncate", "a photo of a dog.");
-        assertEquals(0, t.code, t.err);
-        assertEquals("49406 320 1125 539 49407", t.out.strip());
+        CliFixtures.Run r = run("tokenize", "--vocab", vocab(), "--context-length", "5", "a photo of a dog.");
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("clipvil: error: text 1 is 8 tokens") && r.err().contains("context length 5"), r.err());
+        CliFixtures.Run t = run("tokenize", "--vocab", vocab(), "--context-length", "5", "--truncate", "a photo of a dog.");
+        assertEquals(0, t.code(), t.err());
+        assertEquals("49406 320 1125 539 49407", t.out().strip());
     }
 
     @Test
     void tokenizeWithAMissingVocabularyNamesIt() {
-        Run r = run("tokenize", "--vocab", dir.resolve("nope.txt.gz").toString(), "hello");
-        assertEquals(2, r.code);
-        assertTrue(r.err.contains("nope.txt.gz") && r.err.contains("no such file"), r.err);
+        CliFixtures.Run r = run("tokenize", "--vocab", dir.resolve("nope.txt.gz").toString(), "hello");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("nope.txt.gz") && r.err().contains("no such file"), r.err());
     }
 
     @Test
@@ -122,9 +110,9 @@ class ClipDataCommandsTest {
     void preprocessWritesOneTensorPerImage() throws IOException {
         Path a = writeImage("a.png", 40, 30), b = writeImage("b.png", 17, 29);
         Path out = dir.resolve("pre.safetensors");
-        Run r = run("preprocess", "--size", "16", "--out", out.toString(), a.toString(), b.toString());
-        assertEquals(0, r.code, r.err);
-        assertTrue(r.out.contains("wrote 2 image tensors [3, 16, 16]"), r.out);
+        CliFixtures.Run r = run("preprocess", "--size", "16", "--out", out.toString(), a.toString(), b.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("wrote 2 image tensors [3, 16, 16]"), r.out());
         Map<String, Tensor> m = SafeTensors.readAll(out);
         try (Tensor want = dev.clipvil.clip.ClipPreprocess.load(b, 16)) {
             assertEquals(List.of("a.png@16", "b.png@16"), List.copyOf(m.keySet()));
@@ -133,8 +121,8 @@ class ClipDataCommandsTest {
         } finally {
             m.values().forEach(Tensor::close);
         }
-        Run g = run("preprocess", "--resize", "12x20", "--out", out.toString(), a.toString());
-        assertEquals(0, g.code, g.err);
+        CliFixtures.Run g = run("preprocess", "--resize", "12x20", "--out", out.toString(), a.toString());
+        assertEquals(0, g.code(), g.err());
         try (SafeTensorsFile f = SafeTensors.open(out)) {
             assertEquals(List.of("a.png@12x20"), f.names());
             assertArrayEquals(new long[] {3, 12, 20}, f.info("a.png@12x20").shape());
@@ -145,8 +133,8 @@ class ClipDataCommandsTest {
     void preprocessMatchesTheFixture() throws IOException {
         Path dirFix = shared("fixtures/preprocess");
         Path out = dir.resolve("fix.safetensors");
-        Run r = run("preprocess", "--size", "64", "--out", out.toString(), dirFix.resolve("img2_97x131.png").toString());
-        assertEquals(0, r.code, r.err);
+        CliFixtures.Run r = run("preprocess", "--size", "64", "--out", out.toString(), dirFix.resolve("img2_97x131.png").toString());
+        assertEquals(0, r.code(), r.err());
         Map<String, Tensor> got = SafeTensors.readAll(out), want = SafeTensors.readAll(dirFix.resolve("expected.safetensors"));
         try {
             float[] a = got.get("img2_97x131.png@64").toFloatArray(), b = want.get("img2_97x131.png@64").toFloatArray();
@@ -162,17 +150,17 @@ class ClipDataCommandsTest {
         Path good = writeImage("good.png", 20, 20);
         Path bad = Files.write(dir.resolve("bad.jpg"), new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xE0, 0, 16, 1, 2});
         Path out = dir.resolve("never.safetensors");
-        Run r = run("preprocess", "--size", "8", "--out", out.toString(), good.toString(), bad.toString());
-        assertEquals(2, r.code);
-        assertTrue(r.err.startsWith("clipvil: error: " + bad), r.err);
+        CliFixtures.Run r = run("preprocess", "--size", "8", "--out", out.toString(), good.toString(), bad.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("clipvil: error: " + bad), r.err());
         assertFalse(Files.exists(out));
-        Run dup = run("preprocess", "--size", "8", "--out", out.toString(), good.toString(), good.toString());
-        assertEquals(2, dup.code);
-        assertTrue(dup.err.contains("two images are named good.png"), dup.err);
-        Run both = run("preprocess", "--size", "8", "--resize", "8x8", "--out", out.toString(), good.toString());
-        assertEquals(2, both.code);
-        Run badGeom = run("preprocess", "--resize", "8by8", "--out", out.toString(), good.toString());
-        assertEquals(2, badGeom.code);
-        assertTrue(badGeom.err.contains("--resize must be HxW"), badGeom.err);
+        CliFixtures.Run dup = run("preprocess", "--size", "8", "--out", out.toString(), good.toString(), good.toString());
+        assertEquals(2, dup.code());
+        assertTrue(dup.err().contains("two images are named good.png"), dup.err());
+        CliFixtures.Run both = run("preprocess", "--size", "8", "--resize", "8x8", "--out", out.toString(), good.toString());
+        assertEquals(2, both.code());
+        CliFixtures.Run badGeom = run("preprocess", "--resize", "8by8", "--out", out.toString(), good.toString());
+        assertEquals(2, badGeom.code());
+        assertTrue(badGeom.err().contains("--resize must be HxW"), badGeom.err());
     }
 }

@@ -2,17 +2,15 @@ package dev.clipvil.cli;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static dev.clipvil.cli.CliFixtures.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,16 +19,6 @@ class EvalCommandTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cmd = Main.commandLine();
-        cmd.setOut(new PrintWriter(out, true));
-        cmd.setErr(new PrintWriter(err, true));
-        int code = cmd.execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     private static String answers(String a, int k, String b) {
         StringBuilder s = new StringBuilder("[");
@@ -63,9 +51,9 @@ class EvalCommandTest {
     @Test
     void scoresAPredictionsFile() throws IOException {
         Path p = write("p.json", "[{\"question_id\":1,\"answer\":\"yes\"},{\"question_id\":2,\"answer\":\"two\"},{\"question_id\":3,\"answer\":\"Blue.\"}]");
-        Run r = run("eval", "--questions", questions().toString(), "--annotations", annotations().toString(), "--predictions", p.toString());
-        assertEquals(0, r.code, r.err);
-        JsonObject j = JsonParser.parseString(r.out).getAsJsonObject();
+        CliFixtures.Run r = run("eval", "--questions", questions().toString(), "--annotations", annotations().toString(), "--predictions", p.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonObject j = JsonParser.parseString(r.out()).getAsJsonObject();
         // (1 + 0.6 + 0.9) / 3 = 0.8333...
         assertEquals(83.33, j.get("overall").getAsDouble());
         assertEquals(3, j.get("count").getAsInt());
@@ -75,10 +63,10 @@ class EvalCommandTest {
     }
 
     private void assertFails(Path q, Path a, Path p, String... parts) {
-        Run r = run("eval", "--questions", q.toString(), "--annotations", a.toString(), "--predictions", p.toString());
-        assertEquals(2, r.code, r.out + r.err);
-        assertTrue(r.err.startsWith("clipvil: error: "), r.err);
-        for (String part : parts) assertTrue(r.err.contains(part), r.err);
+        CliFixtures.Run r = run("eval", "--questions", q.toString(), "--annotations", a.toString(), "--predictions", p.toString());
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().startsWith("clipvil: error: "), r.err());
+        for (String part : parts) assertTrue(r.err().contains(part), r.err());
     }
 
     @Test
