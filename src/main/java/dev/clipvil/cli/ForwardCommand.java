@@ -6,7 +6,6 @@ import dev.clipvil.clip.Clip;
 import dev.clipvil.clip.ClipConfig;
 import dev.clipvil.clip.ClipLoader;
 import dev.clipvil.clip.ClipPreprocess;
-import dev.clipvil.clip.ModifiedResNet;
 import dev.clipvil.clip.VitImageEncoder;
 import dev.clipvil.io.SafeTensors;
 import dev.clipvil.ops.Elementwise;
@@ -134,9 +133,5 @@ final class ForwardCommand implements Callable<Integer> {
      * The CLIP-ViL grid features of {@code pixels}: a ResNet tower's layer4 map, or a ViT's patch tokens
      * after ln_post, as [N, C, h, w].
      */
-    static Tensor grid(Clip clip, Tensor pixels) {
-        if (clip.visual() instanceof VitImageEncoder vit) return vit.vit().forwardGrid(pixels);
-        if (clip.visual() instanceof ModifiedResNet rn) return rn.forwardGrid(pixels);
-        throw new IllegalArgumentException("no grid features for an image tower of type " + clip.visual().getClass().getSimpleName());
-    }
+    static Tensor grid(Clip clip, Tensor pixels) { return clip.visual().grid(pixels); }
 }

@@ -21,4 +21,13 @@ public interface ImageEncoder {
 
     /** The feature size (CLIP's embed_dim). */
     int outputDim();
+
+    /**
+     * CLIP-ViL's grid features of pixels [N, 3, H, W]: [N, {@link #gridChannels()}, gh, gw] (a ResNet's
+     * layer4 map, a ViT's patch tokens after ln_post), at any input size that leaves at least one cell.
+     */
+    Tensor grid(Tensor pixels);
+
+    /** The channel count C of {@link #grid}'s output. */
+    int gridChannels();
 }

@@ -144,6 +144,11 @@ public final class ModifiedResNet extends Module implements ImageEncoder {
     public int inputResolution() { return inputResolution; }
     public int width() { return width; }
 
+    /** {@link ImageEncoder}: {@link #forwardGrid}. */
+    @Override
+    public Tensor grid(Tensor pixels) { return forwardGrid(pixels); }
+
     /** Channels of the grid features (layer4's output): width * 32. */
+    @Override
     public int gridChannels() { return width * 32; }
 }

@@ -28,4 +28,8 @@ public final class VitImageEncoder implements ImageEncoder {
     @Override public int inputResolution() { return vit.inputResolution(); }
 
     @Override public int outputDim() { return outputDim; }
+
+    @Override public Tensor grid(Tensor pixels) { return vit.forwardGrid(pixels); }
+
+    @Override public int gridChannels() { return vit.width(); }
 }
