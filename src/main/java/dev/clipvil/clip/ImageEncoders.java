@@ -3,10 +3,10 @@ package dev.clipvil.clip;
 import dev.clipvil.nn.Init;
 
 /** Builds the image tower a {@link ClipConfig} describes: the one place a new tower kind plugs in. */
-final class ImageEncoders {
+public final class ImageEncoders {
     private ImageEncoders() {}
 
-    static ImageEncoder create(ClipConfig c, Init init) {
+    public static ImageEncoder create(ClipConfig c, Init init) {
         if (c.isVit()) {
             VisionTransformer vit = new VisionTransformer(c.imageResolution(), c.visionPatchSize(), c.visionWidth(), c.visionLayers().get(0),
                     c.visionHeads(), c.embedDim(), init);

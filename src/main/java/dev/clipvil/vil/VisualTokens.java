@@ -114,6 +114,15 @@ public final class VisualTokens extends Module {
         return this;
     }
 
+    /** Training-mode sampling calls so far (saved with a checkpoint so a resumed run draws the same cells). */
+    public long calls() { return calls; }
+
+    /** Restores the sampling call counter (resuming a run). */
+    public void setCalls(long c) {
+        if (c < 0) throw new IllegalArgumentException("VisualTokens: call counter must be >= 0, got " + c);
+        calls = c;
+    }
+
     /** Restarts the sampling sequence from {@code s}. */
     public VisualTokens setSeed(long s) {
         seed = s;
