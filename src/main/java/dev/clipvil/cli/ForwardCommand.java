@@ -14,6 +14,8 @@ import dev.clipvil.ops.Views;
 import dev.clipvil.tensor.MemoryScope;
 import dev.clipvil.tensor.Shapes;
 import dev.clipvil.tensor.Tensor;
+import dev.clipvil.vil.BertForPreTraining;
+import dev.clipvil.vil.BertLoader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
@@ -34,22 +36,26 @@ import java.util.concurrent.Callable;
  * image_features, text_features (projected, unnormalised), logits_per_image (both given),
  * vision_last_hidden_state (ViT: after the last block, before ln_post, class token first),
  * text_last_hidden_state (after ln_final) and grid (the CLIP-ViL grid features [N, C, h, w]: a ResNet's
- * layer4 map, a ViT's patch tokens after ln_post).
+ * layer4 map, a ViT's patch tokens after ln_post). A BERT folder (see {@link BertForward}) is run as
+ * BERT, optionally fused with visual_embeds: last_hidden_state and pooled.
  */
 @Command(name = "forward", mixinStandardHelpOptions = true,
-        description = {"Run a CLIP model and write its outputs to a safetensors file.",
-                "Inputs: pixel_values [N,3,R,R] (F32) and/or input_ids [N,S] (I32/I64) from --inputs,",
+        description = {"Run a CLIP or BERT model and write its outputs to a safetensors file.",
+                "CLIP inputs: pixel_values [N,3,R,R] (F32) and/or input_ids [N,S] (I32/I64) from --inputs,",
                 "or --images / --texts, preprocessed and tokenized as CLIP's reference does. Outputs:",
                 "image_features, text_features, logits_per_image, vision_last_hidden_state,",
-                "text_last_hidden_state, grid (those that apply)."})
+                "text_last_hidden_state, grid (those that apply).",
+                "BERT (an HF BERT folder) inputs from --inputs: input_ids [N,T], optional token_type_ids,",
+                "attention_mask (I32/I64) and visual_embeds [N,V,hidden] (appended after the text).",
+                "Outputs: last_hidden_state [N,T+V,hidden], pooled [N,hidden] (F32)."})
 final class ForwardCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR|FILE", description = "CLIP model: HF folder, OpenAI .safetensors/.pt, or a folder holding one.")
+    @Option(names = "--model", required = true, paramLabel = "DIR|FILE", description = "CLIP model: HF folder, OpenAI .safetensors/.pt, or a folder holding one; or an HF BERT folder.")
     Path model;
 
-    @Option(names = "--inputs", paramLabel = "IN.safetensors", description = "Inputs: pixel_values and/or input_ids.")
+    @Option(names = "--inputs", paramLabel = "IN.safetensors", description = "Inputs: pixel_values and/or input_ids (CLIP); input_ids, token_type_ids, attention_mask, visual_embeds (BERT).")
     Path inputs;
 
     @Option(names = "--images", arity = "1..*", paramLabel = "FILE", description = "Images, preprocessed as CLIP's reference (resize, center crop, normalise).")
@@ -69,6 +75,18 @@ final class ForwardCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Map<String, Tensor> outputs = new LinkedHashMap<>();
         if (inputs == null && images == null && texts == null) throw new IllegalArgumentException("give --inputs, --images or --texts");
+        if (BertForward.isBertFolder(model)) {
+            if (images != null || texts != null || inputs == null) {
+                throw new IllegalArgumentException(model + " is a BERT folder: give its inputs with --inputs (input_ids, optional token_type_ids,"
+                        + " attention_mask, visual_embeds); --images and --texts are for CLIP models");
+            }
+            try (BertForPreTraining bert = BertLoader.load(model); MemoryScope scope = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
+                BertForward.compute(bert, inputs, outputs);
+                SafeTensors.write(out, outputs, Map.of("model", model.toString(), "inputs", inputs.toString()));
+                report(t0, outputs);
+            }
+            return 0;
+        }
         try (Clip clip = ClipLoader.load(model); ClipBatch batch = batch(clip.config())) {
             try (MemoryScope scope = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
                 compute(clip, batch, outputs);
@@ -80,12 +98,16 @@ final class ForwardCommand implements Callable<Integer> {
                 SafeTensors.write(out, outputs, meta);
             }
         }
+        report(t0, outputs);
+        return 0;
+    }
+
+    private void report(long t0, Map<String, Tensor> outputs) {
         PrintWriter w = spec.commandLine().getOut();
         StringBuilder sb = new StringBuilder();
         outputs.forEach((k, t) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(Shapes.str(t.shape())));
         w.printf("wrote %s: %s (%.2f s)%n", out, sb, (System.nanoTime() - t0) / 1e9);
         w.flush();
-        return 0;
     }
 
     /** The batch from --inputs, with --images / --texts filling (not replacing) what it lacks. */

@@ -2,6 +2,7 @@ package dev.clipvil.vil;
 
 import dev.clipvil.io.Checkpoints;
 import dev.clipvil.nn.Init;
+import dev.clipvil.nn.Module;
 import dev.clipvil.tensor.Tensor;
 
 import java.io.IOException;
@@ -25,23 +26,40 @@ public final class BertLoader {
 
     public static BertForPreTraining load(Path dir) throws IOException {
         BertConfig c = config(dir);
-        LinkedHashMap<String, Tensor> sd = BertKeys.normalise(Checkpoints.readStateDict(dir));
         BertForPreTraining m = new BertForPreTraining(c, new Init(0));
         try {
-            boolean heads = sd.keySet().stream().anyMatch(k -> k.startsWith("cls."));
-            if (heads) {
-                m.loadStateDict(sd);
-            } else {
-                m.bert().loadStateDict(strip(sd));
-            }
-        } catch (RuntimeException e) {
+            loadWeights(dir, m.bert(), m.cls());
+        } catch (IOException | RuntimeException e) {
             m.close();
             throw e;
-        } finally {
-            sd.values().forEach(Tensor::close);
         }
         m.eval();
         return m;
+    }
+
+    /**
+     * Loads the folder's weights into {@code bert} (every "bert.*" key, strict) and {@code cls} (the
+     * "cls.*" keys, strict, when the checkpoint has any). Returns whether the heads were loaded; when
+     * not, {@code cls} keeps its initialisation. Used by models that embed a BERT under other names.
+     */
+    public static boolean loadWeights(Path dir, BertModel bert, BertPreTrainingHeads cls) throws IOException {
+        LinkedHashMap<String, Tensor> sd = BertKeys.normalise(Checkpoints.readStateDict(dir));
+        try {
+            boolean heads = sd.keySet().stream().anyMatch(k -> k.startsWith("cls."));
+            Map<String, Tensor> b = new LinkedHashMap<>(), h = new LinkedHashMap<>();
+            sd.forEach((k, v) -> {
+                if (k.startsWith("cls.")) h.put(k.substring(4), v);
+                else b.put(k.startsWith("bert.") ? k.substring(5) : k, v);
+            });
+            // strict loading throws before copying anything; check both maps first so that neither is half loaded
+            if (!matches(bert, b)) bert.loadStateDict(b);
+            if (heads && !matches(cls, h)) cls.loadStateDict(h);
+            bert.loadStateDict(b);
+            if (heads) cls.loadStateDict(h);
+            return heads;
+        } finally {
+            sd.values().forEach(Tensor::close);
+        }
     }
 
     /** The tokenizer of the folder's vocab.txt (lower-casing unless tokenizer_config.json says do_lower_case false). */
@@ -55,9 +73,11 @@ public final class BertLoader {
         return BertTokenizer.load(dir.resolve("vocab.txt"), lower);
     }
 
-    private static Map<String, Tensor> strip(Map<String, Tensor> sd) {
-        LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
-        sd.forEach((k, v) -> out.put(k.startsWith("bert.") ? k.substring(5) : k, v));
-        return out;
+    /** Whether {@code sd} has exactly {@code m}'s state-dict keys, with the same shapes. */
+    private static boolean matches(Module m, Map<String, Tensor> sd) {
+        Map<String, Tensor> own = m.stateDict();
+        if (!own.keySet().equals(sd.keySet())) return false;
+        for (var e : own.entrySet()) if (!java.util.Arrays.equals(e.getValue().shape(), sd.get(e.getKey()).shape())) return false;
+        return true;
     }
 }

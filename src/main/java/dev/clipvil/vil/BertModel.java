@@ -73,6 +73,19 @@ public final class BertModel extends Module {
         return Tensor.ofBools(keep, n, 1, 1, t + v);
     }
 
+    /**
+     * Chooses the pooler's activation: tanh (true, the default, as HF BERT) or none (false, as the
+     * released CLIP-ViL code pools for VQA). Returns this.
+     */
+    public BertModel setPoolerTanh(boolean on) {
+        pooler.setTanh(on);
+        return this;
+    }
+
+    public boolean poolerTanh() { return pooler.tanh(); }
+
+    public BertPooler pooler() { return pooler; }
+
     public BertConfig config() { return config; }
 
     public BertEmbeddings embeddings() { return embeddings; }
