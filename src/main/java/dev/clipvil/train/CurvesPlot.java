@@ -46,7 +46,13 @@ public final class CurvesPlot {
 
     /** Reads {@code metrics} and writes the chart to {@code png} atomically ({@link #WIDTH} x {@link #HEIGHT}). */
     public static void write(Path metrics, Path png, String title) throws IOException {
-        BufferedImage image = render(MetricsLog.read(metrics), title, WIDTH, HEIGHT);
+        write(metrics, png, title, WIDTH, HEIGHT);
+    }
+
+    /** {@link #write(Path, Path, String)} at another size in pixels. */
+    public static void write(Path metrics, Path png, String title, int width, int height) throws IOException {
+        if (width < 100 || height < 100) throw new IllegalArgumentException("curves: image size must be at least 100 x 100, got " + width + " x " + height);
+        BufferedImage image = render(MetricsLog.read(metrics), title, width, height);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         ChartUtils.writeBufferedImageAsPNG(bytes, image);
         AtomicFiles.replace(png, bytes.toByteArray());
@@ -54,7 +60,7 @@ public final class CurvesPlot {
 
     /** The chart of {@code records} ({@code "train"} and {@code "eval"} kinds; others are ignored). */
     public static BufferedImage render(List<JsonObject> records, String title, int width, int height) {
-        XYSeries raw = new XYSeries("loss", false, true);
+        XYSeries raw = new XYSeries("loss per record", false, true);
         Map<String, XYSeries> accuracy = new LinkedHashMap<>();
         List<Integer> epochs = new ArrayList<>();
         XYSeries overall = new XYSeries("accuracy", false, true);

@@ -33,7 +33,11 @@ import java.util.Map;
 public final class MetricsLog implements AutoCloseable {
     private static final Gson GSON = new GsonBuilder().serializeNulls().serializeSpecialFloatingPointValues().disableHtmlEscaping().create();
 
-    /** A training record: the mean loss since the last one, learning rates by group, throughput. */
+    /**
+     * A training record: the mean loss since the last record, the learning rate of each parameter group
+     * (or optimizer), throughput, examples seen so far and seconds of training so far. {@code epoch} is
+     * the epoch in progress, counted from 0 like {@link TrainState#epoch()}.
+     */
     public record Train(long step, int epoch, double loss, Map<String, Double> lr, double examplesPerSecond,
                         long examples, double elapsedSeconds) {
         public Train {
@@ -58,7 +62,8 @@ public final class MetricsLog implements AutoCloseable {
 
     /**
      * An evaluation at the end of an epoch: overall accuracy and accuracy per answer type, in percent
-     * as {@link VqaScore} gives them, over {@code examples} questions.
+     * as {@link VqaScore} gives them, over {@code examples} questions. {@code epoch} is the number of
+     * epochs completed (1 after the first), which the curves label the point with.
      */
     public record Eval(long step, int epoch, double accuracy, Map<String, Double> accuracyByType, long examples,
                        double elapsedSeconds) {
