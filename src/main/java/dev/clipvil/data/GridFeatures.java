@@ -9,7 +9,9 @@ import dev.clipvil.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -22,6 +24,8 @@ public final class GridFeatures implements AutoCloseable {
     private final Path dir;
     private final GridIndex index;
     private final Map<String, SafeTensorsFile> open = new HashMap<>();
+    private int skipped;
+    private final List<String> skippedExamples = new ArrayList<>();
 
     private GridFeatures(Path dir, GridIndex index) {
         this.dir = dir;
@@ -49,6 +53,33 @@ public final class GridFeatures implements AutoCloseable {
     /** Whether the image named {@code name} (a file name) has features. */
     public boolean contains(String name) { return index.images.containsKey(name); }
 
+    /**
+     * The items whose image has features, in order. An image without features is an IOException naming
+     * it and the index file, unless {@code skipMissing}, when its items are left out and counted ({@link #skipped}).
+     */
+    public List<VqaItem> scan(List<VqaItem> items, boolean skipMissing) throws IOException {
+        List<VqaItem> kept = new ArrayList<>(items.size());
+        for (VqaItem it : items) {
+            String name = it.image().getFileName().toString();
+            if (contains(name)) {
+                kept.add(it);
+                continue;
+            }
+            if (!skipMissing) throw missing(name);
+            synchronized (this) {
+                skipped++;
+                if (skippedExamples.size() < VqaImages.EXAMPLES && !skippedExamples.contains(name)) skippedExamples.add(name);
+            }
+        }
+        return kept;
+    }
+
+    /** Items left out by {@link #scan} in skip-missing mode, over every scan so far. */
+    public synchronized int skipped() { return skipped; }
+
+    /** File names of the first few images {@link #scan} found without features. */
+    public synchronized List<String> skippedExamples() { return List.copyOf(skippedExamples); }
+
     /** The features of an image file (looked up by its file name), as a new F32 [C, h, w] tensor. */
     public Tensor get(Path image) throws IOException {
         return get(image.getFileName().toString());
@@ -57,11 +88,7 @@ public final class GridFeatures implements AutoCloseable {
     /** The features of the image file named {@code name}, as a new F32 [C, h, w] tensor the caller closes. */
     public Tensor get(String name) throws IOException {
         String shard = index.images.get(name);
-        if (shard == null) {
-            boolean failed = index.failed.contains(name);
-            throw new IOException("image " + name + " has no precomputed grid features in " + indexFile()
-                    + (failed ? " (extract-grid could not decode it)" : " (" + index.images.size() + " images there; rerun clipvil extract-grid on this image folder)"));
-        }
+        if (shard == null) throw missing(name);
         Tensor t;
         synchronized (this) {
             SafeTensorsFile f = open.get(shard);
@@ -78,6 +105,12 @@ public final class GridFeatures implements AutoCloseable {
         try (Tensor stored = t) {
             return Backends.of(stored).cast(stored, DType.F32);
         }
+    }
+
+    private IOException missing(String name) {
+        boolean failed = index.failed.contains(name);
+        return new IOException("image " + name + " has no precomputed grid features in " + indexFile()
+                + (failed ? " (extract-grid could not decode it)" : " (" + index.images.size() + " images there; rerun clipvil extract-grid on this image folder)"));
     }
 
     @Override

@@ -92,6 +92,7 @@ class VqaGridFeaturesTest {
             try (Tensor one = features.get(split.items().get(0).image())) {
                 assertArrayEquals(new int[]{16, 4, 4}, one.shape());
             }
+            assertEquals(split.items(), features.scan(split.items(), false));
             IOException e = assertThrows(IOException.class, () -> features.get("COCO_train2014_000000000099.jpg"));
             assertTrue(e.getMessage().contains("COCO_train2014_000000000099.jpg has no precomputed grid features in " + grid.resolve("index.json")),
                     e.getMessage());
@@ -102,13 +103,25 @@ class VqaGridFeaturesTest {
     }
 
     @Test
-    void halfPrecisionShardsComeBackAsF32() throws IOException {
+    void halfPrecisionShardsComeBackAsF32AndUnextractedImagesAreSkippedOrNamed() throws IOException {
         Path data = tmp.resolve("vqa");
-        SyntheticVqa.write(data, 2, 0, 32, 5);
+        SyntheticVqa.write(data, 3, 0, 32, 5);
         Path model = tinyClip(), grid = tmp.resolve("grid16");
+        Path broken = data.resolve(SyntheticVqa.imageFile("train2014", 3));
+        Files.write(broken, new byte[]{1, 2, 3});
         CliFixtures.Run r = CliFixtures.run("extract-grid", "--model", model.toString(), "--images", data.resolve("train2014").toString(),
                 "--size", "32x32", "--dtype", "bf16", "--out", grid.toString(), "--no-progress");
         assertEquals(0, r.code(), r.err());
+        VqaSplit split = VqaSplit.load(data, "train2014", null, true);
+        try (GridFeatures features = GridFeatures.open(grid)) {
+            IOException e = assertThrows(IOException.class, () -> features.scan(split.items(), false));
+            assertTrue(e.getMessage().contains("image " + broken.getFileName() + " has no precomputed grid features in " + grid.resolve("index.json")
+                    + " (extract-grid could not decode it)"), e.getMessage());
+            List<VqaItem> kept = features.scan(split.items(), true);
+            assertEquals(10, kept.size());
+            assertEquals(5, features.skipped());
+            assertEquals(List.of(broken.getFileName().toString()), features.skippedExamples());
+        }
         Path img = data.resolve(SyntheticVqa.imageFile("train2014", 2));
         try (GridFeatures features = GridFeatures.open(grid); Tensor got = features.get(img);
              var shard = SafeTensors.open(grid.resolve("grid-00000.safetensors")); Tensor stored = shard.tensor(img.getFileName().toString())) {
