@@ -210,6 +210,12 @@ class VqaBatchesTest {
         }
         assertEquals(s.split().items().stream().map(VqaItem::questionId).toList(), ids);
         assertThrows(IllegalArgumentException.class, () -> new VqaBatches(s.split().items(), s.tok(), 20, s.vocab(), 8, 1, null, null));
+        // an image that disappears after loading (no pre-scan) fails the batch that needs it, naming the file
+        Path gone = s.split().items().get(0).image();
+        Files.delete(gone);
+        VqaBatches fresh = new VqaBatches(s.split().items(), s.tok(), 20, s.vocab(), 8, 1, new VqaImages(32, 0, false), null);
+        IOException e = assertThrows(IOException.class, () -> fresh.evalBatch(0));
+        assertTrue(e.getMessage().contains(gone.toString()), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new VqaBatches(List.of(), s.tok(), 20, s.vocab(), 8, 1, s.images(), null));
     }
 }
