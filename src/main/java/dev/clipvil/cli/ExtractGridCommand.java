@@ -6,6 +6,7 @@ import dev.clipvil.backend.Backends;
 import dev.clipvil.clip.Clip;
 import dev.clipvil.clip.ClipLoader;
 import dev.clipvil.clip.ClipPreprocess;
+import dev.clipvil.data.GridIndex;
 import dev.clipvil.io.SafeTensors;
 import dev.clipvil.ops.Indexing;
 import dev.clipvil.ops.Views;

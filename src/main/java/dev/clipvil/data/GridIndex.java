@@ -1,4 +1,4 @@
-package dev.clipvil.cli;
+package dev.clipvil.data;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
@@ -17,30 +17,31 @@ import java.util.Map;
  * The index.json of an extract-grid output folder: the options it was made with, every finished shard
  * (its file, the input images it covers and those of them it holds; an image that failed to decode is
  * covered but not held), and image -> shard for every held image. Written atomically after each shard,
- * so a shard is listed only once its file is complete.
+ * so a shard is listed only once its file is complete. Written by {@code clipvil extract-grid}, read by
+ * {@link GridFeatures}; the fields are its JSON form.
  */
-final class GridIndex {
-    static final String FILE = "index.json";
+public final class GridIndex {
+    public static final String FILE = "index.json";
 
     /** One finished shard. */
-    static final class Shard {
-        String file;
-        List<String> inputs = new ArrayList<>();
-        List<String> images = new ArrayList<>();
+    public static final class Shard {
+        public String file;
+        public List<String> inputs = new ArrayList<>();
+        public List<String> images = new ArrayList<>();
     }
 
-    String model;
-    int[] size;
-    int shardSize;
-    String dtype;
-    List<Shard> shards = new ArrayList<>();
-    Map<String, String> images = new LinkedHashMap<>();
-    List<String> failed = new ArrayList<>();
+    public String model;
+    public int[] size;
+    public int shardSize;
+    public String dtype;
+    public List<Shard> shards = new ArrayList<>();
+    public Map<String, String> images = new LinkedHashMap<>();
+    public List<String> failed = new ArrayList<>();
 
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
 
     /** The index in {@code dir}, or null when there is none. */
-    static GridIndex read(Path dir) throws IOException {
+    public static GridIndex read(Path dir) throws IOException {
         Path p = dir.resolve(FILE);
         if (!Files.isRegularFile(p)) return null;
         try {
@@ -56,14 +57,14 @@ final class GridIndex {
     }
 
     /** Writes the index to {@code dir} atomically (temporary file, then rename). */
-    void write(Path dir) throws IOException {
+    public void write(Path dir) throws IOException {
         Path p = dir.resolve(FILE), tmp = dir.resolve(FILE + ".tmp");
         Files.writeString(tmp, GSON.toJson(this) + "\n");
         Files.move(tmp, p, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** The finished shard named {@code file}, or null. */
-    Shard shard(String file) {
+    public Shard shard(String file) {
         for (Shard s : shards) if (s.file.equals(file)) return s;
         return null;
     }
