@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
         description = "A from-scratch deep-learning engine in Java: CLIP and CLIP-ViL.",
         subcommands = {InfoCommand.class, InspectCommand.class, DemoCommand.class, ConvertCommand.class,
                 TokenizeCommand.class, PreprocessCommand.class, ForwardCommand.class, FinetuneClipCommand.class,
-                ZeroshotCommand.class, EmbedCommand.class, ExtractGridCommand.class, BenchEncodeCommand.class, EvalCommand.class, MakeSyntheticCommand.class,
+                ZeroshotCommand.class, EmbedCommand.class, ExtractGridCommand.class, BenchEncodeCommand.class, EvalCommand.class, MakeSyntheticCommand.class, TrainCommand.class, PredictCommand.class,
                 CommandLine.HelpCommand.class})
 final class ClipvilCommand implements Callable<Integer> {
     @Spec

@@ -50,6 +50,9 @@ public final class GridFeatures implements AutoCloseable {
     /** The number of images with features. */
     public int size() { return index.images.size(); }
 
+    /** The image names with features, in index order. */
+    public List<String> names() { return List.copyOf(index.images.keySet()); }
+
     /** Whether the image named {@code name} (a file name) has features. */
     public boolean contains(String name) { return index.images.containsKey(name); }
 

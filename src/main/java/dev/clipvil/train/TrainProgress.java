@@ -31,6 +31,11 @@ public final class TrainProgress implements AutoCloseable {
         return elapsed.multipliedBy(Math.max(0, max - current)).dividedBy(current);
     }
 
+    /** Moves the bar to {@code n} steps done (a resumed run starts where it stopped). */
+    public void stepTo(long n) {
+        if (bar != null) bar.stepTo(n);
+    }
+
     public void step(String message) {
         if (bar == null) return;
         bar.setExtraMessage(message);

@@ -1,0 +1,162 @@
+package dev.clipvil.cli;
+
+import dev.clipvil.backend.CudaProbe;
+import dev.clipvil.tensor.Device;
+import dev.clipvil.train.StopSignal;
+import dev.clipvil.train.VqaModels;
+import dev.clipvil.train.VqaTrainConfig;
+import dev.clipvil.train.VqaTrainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code clipvil train}: the project's main job, CLIP-ViL fine-tuning on VQA (see {@link VqaTrainer}).
+ * With no --data it trains on the embedded synthetic VQA set (generated into a cache folder on first use).
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Fine-tune a CLIP-ViL model (CLIP image tower + single-stream BERT fusion + VQA head) on VQA v2-format data.",
+                "With no --data, trains on the embedded synthetic VQA dataset (made once in ~/.cache/clipvil or $CLIPVIL_CACHE).",
+                "Writes RUN_DIR/run.json, checkpoint/, metrics.jsonl, curves.png, predictions-<val split>.json and summary.json.",
+                "Ctrl-C saves a checkpoint before exiting; --resume RUN_DIR continues exactly where the run stopped."})
+final class TrainCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "VQA v2 folder (questions/annotations JSON + <split>/COCO_<split>_<id>.jpg). Default: the synthetic set.")
+    Path data;
+    @Option(names = "--train-split", defaultValue = "train2014", description = "Training split (default: ${DEFAULT-VALUE}).")
+    String trainSplit;
+    @Option(names = "--val-split", defaultValue = "val2014", description = "Evaluation split, with annotations (default: ${DEFAULT-VALUE}).")
+    String valSplit;
+    @Option(names = "--grid", paramLabel = "DIR", description = "Fast mode: precomputed grid features from `clipvil extract-grid` instead of a CLIP tower.")
+    Path grid;
+    @Option(names = "--skip-missing", description = "Skip (and count) questions whose image is missing or unreadable instead of failing.")
+    boolean skipMissing;
+
+    @Option(names = "--clip", defaultValue = "tiny-vit", paramLabel = "MODEL",
+            description = "Image tower: tiny-vit or tiny-rn (small, random init), a CLIP preset (RN50, ViT-B/32, ...; random init) or a CLIP checkpoint (.pt, .safetensors, HF folder). Default: ${DEFAULT-VALUE}.")
+    String clip;
+    @Option(names = "--image-size", defaultValue = "0", description = "Input side in pixels (default: the tower's own resolution).")
+    int imageSize;
+    @Option(names = "--backbone-optimizer", defaultValue = "sgd", description = "sgd (as the paper), adamw, or frozen (default: ${DEFAULT-VALUE}).")
+    String backboneOptimizer;
+    @Option(names = "--backbone-lr", defaultValue = "1e-2", description = "Peak learning rate of the image tower (default: ${DEFAULT-VALUE}).")
+    double backboneLr;
+    @Option(names = "--backbone-momentum", defaultValue = "0.9", description = "SGD momentum of the image tower (default: ${DEFAULT-VALUE}).")
+    double backboneMomentum;
+    @Option(names = "--backbone-weight-decay", defaultValue = "0", description = "Weight decay of the image tower (default: ${DEFAULT-VALUE}).")
+    double backboneWeightDecay;
+
+    @Option(names = "--bert", paramLabel = "DIR", description = "Initialise the fusion encoder from an HF BERT folder (config.json, weights, vocab.txt). Default: random, with a vocabulary of the training questions.")
+    Path bert;
+    @Option(names = "--hidden", defaultValue = "128", description = "Fusion width when trained from scratch (default: ${DEFAULT-VALUE}).")
+    int hidden;
+    @Option(names = "--layers", defaultValue = "2", description = "Fusion layers when trained from scratch (default: ${DEFAULT-VALUE}).")
+    int layers;
+    @Option(names = "--heads", defaultValue = "4", description = "Fusion attention heads when trained from scratch (default: ${DEFAULT-VALUE}).")
+    int heads;
+    @Option(names = "--intermediate", defaultValue = "256", description = "Fusion MLP width when trained from scratch (default: ${DEFAULT-VALUE}).")
+    int intermediate;
+    @Option(names = "--dropout", defaultValue = "0.1", description = "Dropout of a fusion encoder trained from scratch (default: ${DEFAULT-VALUE}).")
+    double dropout;
+    @Option(names = "--pooler-tanh", description = "Keep BERT's tanh in the pooler (the released CLIP-ViL VQA code drops it; so do we by default).")
+    boolean poolerTanh;
+    @Option(names = "--max-text-length", defaultValue = "20", description = "WordPiece tokens per question incl. [CLS]/[SEP] (default: ${DEFAULT-VALUE}).")
+    int maxTextLength;
+    @Option(names = "--sample-tokens", defaultValue = "100", description = "Grid tokens kept per image in training, 0 = all (default: ${DEFAULT-VALUE}).")
+    int sampleTokens;
+
+    @Option(names = "--epochs", defaultValue = "6", description = "Epochs (default: ${DEFAULT-VALUE}; with --resume, a new total).")
+    int epochs;
+    @Option(names = "--batch-size", defaultValue = "40", description = "Questions per batch; an image's questions share a batch (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+    @Option(names = "--grad-accum", defaultValue = "1", description = "Batches per optimizer step (default: ${DEFAULT-VALUE}).")
+    int gradAccum;
+    @Option(names = "--lr", defaultValue = "1e-3", description = "Peak AdamW learning rate of the fusion model (default: ${DEFAULT-VALUE}).")
+    double lr;
+    @Option(names = "--weight-decay", defaultValue = "0.01", description = "AdamW weight decay on matrices (default: ${DEFAULT-VALUE}).")
+    double weightDecay;
+    @Option(names = "--warmup-ratio", defaultValue = "0.1", description = "Fraction of the steps spent in linear warmup, then linear decay to 0 (default: ${DEFAULT-VALUE}).")
+    double warmupRatio;
+    @Option(names = "--clip-norm", defaultValue = "5.0", description = "Global gradient-norm clipping, 0 = off (default: ${DEFAULT-VALUE}).")
+    double clipNorm;
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the weights, the data order, dropout and token sampling (default: ${DEFAULT-VALUE}).")
+    long seed;
+    @Option(names = "--eval-batch-size", defaultValue = "100", description = "Questions per evaluation batch (default: ${DEFAULT-VALUE}).")
+    int evalBatchSize;
+    @Option(names = "--synthetic-train", defaultValue = "2000", description = "Synthetic training images when no --data (default: ${DEFAULT-VALUE}).")
+    int syntheticTrain;
+    @Option(names = "--synthetic-val", defaultValue = "500", description = "Synthetic validation images when no --data (default: ${DEFAULT-VALUE}).")
+    int syntheticVal;
+
+    @Option(names = "--device", defaultValue = "auto", description = "cuda[:N], cpu or auto (cuda when a GPU backend is available; default: ${DEFAULT-VALUE}).")
+    String device;
+    @Option(names = "--precision", defaultValue = "auto", description = "bf16 or f32 (auto: bf16 on a GPU, f32 on the CPU).")
+    String precision;
+    @Option(names = "--out", paramLabel = "RUN_DIR", description = "Run folder (new or empty). Default: runs/vqa-<date>-<time>.")
+    Path out;
+    @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue a stopped run from its last checkpoint (its run.json gives the configuration).")
+    Path resume;
+    @Option(names = "--no-progress", description = "Do not draw progress bars.")
+    boolean noProgress;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter w = spec.commandLine().getOut();
+        chooseDevice();
+        if (resume != null && out != null && !resume.equals(out)) {
+            throw new IllegalArgumentException("--resume continues the run in its own folder; do not also give --out (" + out + ")");
+        }
+        VqaTrainer.Result r;
+        try (StopSignal stop = StopSignal.install(Duration.ofSeconds(60), System.err)) {
+            VqaTrainer.Options o = new VqaTrainer.Options(!noProgress, stop, System.err, 0);
+            if (resume != null) {
+                boolean epochsGiven = spec.commandLine().getParseResult().hasMatchedOption("--epochs");
+                r = VqaTrainer.resume(resume, epochsGiven ? epochs : 0, o);
+            } else {
+                Path dir = out != null ? out : Path.of("runs", "vqa-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+                r = VqaTrainer.start(config(), dir, o);
+            }
+        }
+        if (r.lastScore() != null) {
+            w.printf(Locale.ROOT, "train: %s after %d steps (%.0f s of training): VQA accuracy %.2f (best %.2f) -> %s%n",
+                    r.stopped() ? "stopped" : "done", r.steps(), r.trainSeconds(), r.lastScore().overall(), r.bestAccuracy(), r.runDir());
+        } else {
+            w.printf(Locale.ROOT, "train: stopped after %d steps -> %s%n", r.steps(), r.runDir());
+        }
+        w.flush();
+        return 0;
+    }
+
+    VqaTrainConfig config() {
+        if (!VqaModels.TOWERS.containsKey(clip) && clip.isBlank()) throw new IllegalArgumentException("--clip must not be empty");
+        return new VqaTrainConfig(str(data), trainSplit, valSplit, str(grid), skipMissing, clip, imageSize, str(bert), hidden, layers, heads,
+                intermediate, dropout, poolerTanh, maxTextLength, sampleTokens, epochs, batchSize, gradAccum, lr, weightDecay, warmupRatio,
+                clipNorm, backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal);
+    }
+
+    private static String str(Path p) { return p == null ? null : p.toAbsolutePath().toString(); }
+
+    /** The engine's CUDA backend is not part of this build yet: say once what runs where, and refuse what cannot run. */
+    private void chooseDevice() {
+        String d = device.trim().toLowerCase(Locale.ROOT);
+        String p = precision.trim().toLowerCase(Locale.ROOT);
+        if (!p.equals("auto") && !p.equals("f32") && !p.equals("bf16")) throw new IllegalArgumentException("--precision must be bf16, f32 or auto, got '" + precision + "'");
+        if (!d.equals("auto")) Device.parse(d); // validates the spelling
+        if (d.startsWith("cuda")) {
+            throw new IllegalArgumentException("--device " + device + ": this build has no CUDA backend yet (" + CudaProbe.probe().describe() + "); use --device cpu");
+        }
+        if (p.equals("bf16")) throw new IllegalArgumentException("--precision bf16 needs the CUDA backend; the CPU trains in f32");
+        if (d.equals("auto")) System.err.println("train: no GPU backend in this build: training on the CPU in f32");
+    }
+}

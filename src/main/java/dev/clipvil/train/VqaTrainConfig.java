@@ -1,0 +1,80 @@
+package dev.clipvil.train;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Everything {@code clipvil train} needs to build, train and evaluate a CLIP-ViL VQA model, as saved
+ * in run.json (so --resume and predict rebuild the same model). Paths are strings so the record
+ * round-trips through JSON unchanged. {@code data} null means the embedded synthetic dataset;
+ * {@code bert} null means a fusion BERT of {@code hidden}/{@code layers}/... trained from scratch with
+ * a whole-word vocabulary of the training questions; {@code clip} is a built-in tower name
+ * ({@link VqaModels#TOWERS}), a CLIP preset name (random weights) or a CLIP checkpoint.
+ */
+public record VqaTrainConfig(
+        String data, String trainSplit, String valSplit, String gridDir, boolean skipMissing,
+        String clip, int imageSize,
+        String bert, int hidden, int layers, int heads, int intermediate, double dropout, boolean poolerTanh,
+        int maxTextLength, int sampleTokens,
+        int epochs, int batchSize, int gradAccum,
+        double lr, double weightDecay, double warmupRatio, double clipNorm,
+        String backboneOptimizer, double backboneLr, double backboneMomentum, double backboneWeightDecay,
+        long seed, int evalBatchSize, int syntheticTrain, int syntheticVal) {
+
+    public static final Set<String> BACKBONE_OPTIMIZERS = Set.of("sgd", "adamw", "frozen");
+
+    public VqaTrainConfig {
+        trainSplit = trainSplit == null ? "train2014" : trainSplit;
+        valSplit = valSplit == null ? "val2014" : valSplit;
+        backboneOptimizer = backboneOptimizer == null ? "sgd" : backboneOptimizer.toLowerCase(Locale.ROOT);
+        if (!BACKBONE_OPTIMIZERS.contains(backboneOptimizer)) {
+            throw new IllegalArgumentException("--backbone-optimizer must be one of sgd, adamw, frozen, got '" + backboneOptimizer + "'");
+        }
+        positive("--epochs", epochs);
+        positive("--batch-size", batchSize);
+        positive("--grad-accum", gradAccum);
+        positive("--max-text-length", maxTextLength);
+        positive("--eval-batch-size", evalBatchSize);
+        if (maxTextLength < 3) throw new IllegalArgumentException("--max-text-length must be >= 3 ([CLS] word [SEP]), got " + maxTextLength);
+        if (sampleTokens < 0) throw new IllegalArgumentException("--sample-tokens must be >= 0 (0 keeps all), got " + sampleTokens);
+        if (imageSize < 0) throw new IllegalArgumentException("--image-size must be >= 0 (0 = the tower's own), got " + imageSize);
+        if (!(lr > 0)) throw new IllegalArgumentException("--lr must be > 0, got " + lr);
+        if (!(backboneLr >= 0)) throw new IllegalArgumentException("--backbone-lr must be >= 0, got " + backboneLr);
+        if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("--dropout must be in [0, 1), got " + dropout);
+        if (!(warmupRatio >= 0 && warmupRatio < 1)) throw new IllegalArgumentException("--warmup-ratio must be in [0, 1), got " + warmupRatio);
+        if (!(clipNorm >= 0)) throw new IllegalArgumentException("--clip-norm must be >= 0 (0 = off), got " + clipNorm);
+        if (!(weightDecay >= 0) || !(backboneWeightDecay >= 0)) throw new IllegalArgumentException("weight decay must be >= 0");
+        if (bert == null) {
+            positive("--hidden", hidden);
+            positive("--layers", layers);
+            positive("--heads", heads);
+            positive("--intermediate", intermediate);
+            if (hidden % heads != 0) throw new IllegalArgumentException("--hidden " + hidden + " is not a multiple of --heads " + heads);
+        }
+        if (data == null) {
+            positive("--synthetic-train", syntheticTrain);
+            positive("--synthetic-val", syntheticVal);
+        }
+    }
+
+    private static void positive(String name, int v) {
+        if (v < 1) throw new IllegalArgumentException(name + " must be >= 1, got " + v);
+    }
+
+    private static final Gson GSON = new GsonBuilder().serializeNulls().serializeSpecialFloatingPointValues().create();
+
+    public JsonObject toJson() { return GSON.toJsonTree(this).getAsJsonObject(); }
+
+    public static VqaTrainConfig fromJson(JsonObject o) { return GSON.fromJson(o, VqaTrainConfig.class); }
+
+    /** A copy with another epoch count (--resume may extend a finished run). */
+    public VqaTrainConfig withEpochs(int e) {
+        return new VqaTrainConfig(data, trainSplit, valSplit, gridDir, skipMissing, clip, imageSize, bert, hidden, layers, heads,
+                intermediate, dropout, poolerTanh, maxTextLength, sampleTokens, e, batchSize, gradAccum, lr, weightDecay, warmupRatio,
+                clipNorm, backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal);
+    }
+}
