@@ -1,0 +1,192 @@
+package dev.clipvil.train;
+
+import com.google.gson.JsonObject;
+import dev.clipvil.data.SyntheticVqa;
+import dev.clipvil.io.SafeTensors;
+import dev.clipvil.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The VQA training loop on a tiny synthetic set and a tiny model: resume, Ctrl-C, accumulation, frozen towers, bad input. */
+class VqaTrainerTest {
+    @TempDir
+    Path tmp;
+
+    static VqaTrainConfig tiny(Path data, int epochs, int gradAccum, String backbone) {
+        return new VqaTrainConfig(data.toString(), "train2014", "val2014", null, false, "tiny-vit", 32, null, 16, 1, 2, 32, 0.1, false,
+                12, 100, epochs, 10, gradAccum, 2e-3, 0.01, 0.2, 5.0, backbone, 1e-2, 0.9, 0, 3, 16, 1, 1);
+    }
+
+    Path data() throws IOException {
+        Path d = tmp.resolve("data");
+        SyntheticVqa.write(d, 12, 4, 32, 5);
+        return d;
+    }
+
+    static VqaTrainer.Options quiet(long stopAfter) {
+        return new VqaTrainer.Options(false, null, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), stopAfter);
+    }
+
+    static Map<String, float[]> weights(Path run) throws IOException {
+        Map<String, float[]> out = new java.util.TreeMap<>();
+        for (var e : SafeTensors.readAll(run.resolve("checkpoint/model.safetensors")).entrySet()) {
+            try (Tensor t = e.getValue()) {
+                out.put(e.getKey(), t.toFloatArray());
+            }
+        }
+        return out;
+    }
+
+    static List<String> trainLosses(Path run) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (JsonObject r : MetricsLog.read(run.resolve("metrics.jsonl"))) {
+            if (r.get("kind").getAsString().equals("train")) out.add(r.get("step") + ":" + r.get("loss"));
+        }
+        return out;
+    }
+
+    @Test
+    void resumeAfterAnInterruptionEqualsAnUninterruptedRun() throws IOException {
+        Path data = data();
+        VqaTrainer.Result full = VqaTrainer.start(tiny(data, 2, 1, "sgd"), tmp.resolve("full"), quiet(0));
+        assertFalse(full.stopped());
+        // stopped mid-way through epoch 1, resumed; then stopped again right after the first eval, resumed
+        VqaTrainer.Result part = VqaTrainer.start(tiny(data, 2, 1, "sgd"), tmp.resolve("part"), quiet(3));
+        assertTrue(part.stopped());
+        assertEquals(3, part.steps());
+        int perEpoch = (int) (full.steps() / 2);
+        VqaTrainer.Result mid = VqaTrainer.resume(tmp.resolve("part"), 0, quiet(perEpoch));
+        assertTrue(mid.stopped());
+        VqaTrainer.Result done = VqaTrainer.resume(tmp.resolve("part"), 0, quiet(0));
+        assertFalse(done.stopped());
+        assertEquals(full.steps(), done.steps());
+        Map<String, float[]> a = weights(tmp.resolve("full")), b = weights(tmp.resolve("part"));
+        assertEquals(a.keySet(), b.keySet());
+        for (String k : a.keySet()) assertArrayEquals(a.get(k), b.get(k), 0f, k);
+        assertEquals(trainLosses(tmp.resolve("full")), trainLosses(tmp.resolve("part")));
+        assertEquals(full.lastScore().overall(), done.lastScore().overall(), 0);
+        assertTrue(Files.isRegularFile(tmp.resolve("part/curves.png")));
+        assertTrue(Files.isRegularFile(tmp.resolve("part/summary.json")));
+        assertTrue(Files.isRegularFile(tmp.resolve("part/predictions-val2014.json")));
+    }
+
+    @Test
+    void aStopSignalSavesAndAcknowledges() throws IOException {
+        Path data = data();
+        try (StopSignal stop = StopSignal.detached(Duration.ofSeconds(5))) {
+            stop.requestStop();
+            VqaTrainer.Result r = VqaTrainer.start(tiny(data, 2, 1, "sgd"), tmp.resolve("run"),
+                    new VqaTrainer.Options(false, stop, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), 0));
+            assertTrue(r.stopped());
+            assertEquals(1, r.steps());
+            Checkpoint ck = new Checkpointer(tmp.resolve("run")).load();
+            try (ck) {
+                assertEquals(1, ck.trainState().step());
+                assertEquals(0, ck.trainState().epoch());
+                assertEquals(1, ck.trainState().batch());
+                assertTrue(ck.optimizers().containsKey("fusion"));
+                assertTrue(ck.optimizers().containsKey("backbone"));
+            }
+        }
+    }
+
+    @Test
+    void gradientAccumulationTakesOneStepPerGroupOfBatches() throws IOException {
+        Path data = data();
+        VqaTrainer.Result one = VqaTrainer.start(tiny(data, 1, 1, "adamw"), tmp.resolve("a1"), quiet(0));
+        VqaTrainer.Result two = VqaTrainer.start(tiny(data, 1, 2, "adamw"), tmp.resolve("a2"), quiet(0));
+        assertEquals((one.steps() + 1) / 2, two.steps());
+    }
+
+    @Test
+    void aFrozenBackboneDoesNotMove() throws IOException {
+        Path data = data();
+        VqaTrainer.start(tiny(data, 1, 1, "frozen"), tmp.resolve("frozen"), quiet(0));
+        Map<String, float[]> trained = weights(tmp.resolve("frozen"));
+        // a fresh build with the same seed has the same tower weights
+        try (TrainedVqa fresh = TrainedVqa.load(tmp.resolve("frozen"))) {
+            assertTrue(fresh.answers().size() > 0);
+        }
+        VqaTrainer.Result stopAtOnce = VqaTrainer.start(tiny(data, 1, 1, "frozen"), tmp.resolve("frozen0"), quiet(1));
+        assertTrue(stopAtOnce.stopped());
+        Map<String, float[]> early = weights(tmp.resolve("frozen0"));
+        int visual = 0;
+        for (String k : trained.keySet()) {
+            if (!k.startsWith("visual.")) continue;
+            visual++;
+            assertArrayEquals(early.get(k), trained.get(k), 0f, k);
+        }
+        assertTrue(visual > 0);
+        assertFalse(java.util.Arrays.equals(early.get("vqa_head.logit_fc.3.weight"), trained.get("vqa_head.logit_fc.3.weight")));
+    }
+
+    @Test
+    void predictAnswersFromTheLastCheckpoint() throws IOException {
+        Path data = data();
+        VqaTrainer.start(tiny(data, 1, 1, "sgd"), tmp.resolve("run"), quiet(0));
+        try (TrainedVqa m = TrainedVqa.load(tmp.resolve("run"))) {
+            List<VqaPredict.Scored> top = m.ask(data.resolve(SyntheticVqa.imageFile("val2014", 13)), "what color is the circle?", 3);
+            assertEquals(Math.min(3, m.answers().size()), top.size());
+            for (int i = 1; i < top.size(); i++) assertTrue(top.get(i - 1).score() >= top.get(i).score());
+            assertTrue(m.answers().contains(top.get(0).answer()));
+        }
+    }
+
+    @Test
+    void badInputsAreClearErrors() throws IOException {
+        Path data = data();
+        VqaTrainConfig c = tiny(data, 1, 1, "sgd");
+        VqaTrainConfig unknownSplit = new VqaTrainConfig(c.data(), "train2015", c.valSplit(), null, false, c.clip(), c.imageSize(), null,
+                16, 1, 2, 32, 0.1, false, 12, 100, 1, 10, 1, 2e-3, 0.01, 0.2, 5.0, "sgd", 1e-2, 0.9, 0, 3, 16, 1, 1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> VqaTrainer.start(unknownSplit, tmp.resolve("r1"), quiet(0)));
+        assertTrue(e.getMessage().contains("train2015") && e.getMessage().contains("train2014"), e.getMessage());
+
+        Files.delete(data.resolve(SyntheticVqa.imageFile("train2014", 2)));
+        IOException missing = assertThrows(IOException.class, () -> VqaTrainer.start(c, tmp.resolve("r2"), quiet(0)));
+        assertTrue(missing.getMessage().contains("COCO_train2014_000000000002.jpg"), missing.getMessage());
+
+        VqaTrainConfig skip = new VqaTrainConfig(c.data(), "train2014", c.valSplit(), null, true, c.clip(), c.imageSize(), null,
+                16, 1, 2, 32, 0.1, false, 12, 100, 1, 10, 1, 2e-3, 0.01, 0.2, 5.0, "sgd", 1e-2, 0.9, 0, 3, 16, 1, 1);
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        VqaTrainer.start(skip, tmp.resolve("r3"), new VqaTrainer.Options(false, null, new PrintStream(log, true, StandardCharsets.UTF_8), 0));
+        String text = log.toString(StandardCharsets.UTF_8);
+        assertTrue(text.contains("skipped 5 questions") && text.contains("COCO_train2014_000000000002.jpg"), text);
+
+        Files.writeString(data.resolve(SyntheticVqa.questionsFile("val2014")), "{\"questions\": [");
+        IOException malformed = assertThrows(IOException.class, () -> VqaTrainer.start(skip, tmp.resolve("r4"), quiet(0)));
+        assertTrue(malformed.getMessage().contains(SyntheticVqa.questionsFile("val2014")), malformed.getMessage());
+
+        IllegalArgumentException notRun = assertThrows(IllegalArgumentException.class, () -> {
+            try {
+                VqaTrainer.resume(tmp.resolve("nothing-here"), 0, quiet(0));
+            } catch (IOException io) {
+                throw new IllegalArgumentException(io.getMessage(), io);
+            }
+        });
+        assertTrue(notRun.getMessage().contains("nothing-here"), notRun.getMessage());
+
+        assertThrows(IllegalArgumentException.class, () -> new VqaTrainConfig(c.data(), "a", "b", null, false, "tiny-vit", 0, null,
+                16, 1, 3, 32, 0.1, false, 12, 100, 1, 10, 1, 2e-3, 0.01, 0.2, 5.0, "sgd", 1e-2, 0.9, 0, 3, 16, 1, 1),
+                "hidden 16 is not a multiple of 3 heads");
+        IllegalArgumentException opt = assertThrows(IllegalArgumentException.class, () -> new VqaTrainConfig(c.data(), "a", "b", null, false,
+                "tiny-vit", 0, null, 16, 1, 2, 32, 0.1, false, 12, 100, 1, 10, 1, 2e-3, 0.01, 0.2, 5.0, "lbfgs", 1e-2, 0.9, 0, 3, 16, 1, 1));
+        assertTrue(opt.getMessage().contains("lbfgs"), opt.getMessage());
+    }
+}
