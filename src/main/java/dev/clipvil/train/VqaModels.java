@@ -47,16 +47,13 @@ public final class VqaModels {
      * checkpoint (file or folder; its image tower with the released weights).
      */
     public static Backbone backbone(String spec, Init init) throws IOException {
+        checkSpec(spec);
         if (TOWERS.containsKey(spec)) return new Backbone(TOWERS.get(spec), ImageEncoders.create(TOWERS.get(spec), init), spec + " (random init)");
         if (ClipPresets.all().containsKey(spec)) {
             ClipConfig c = ClipPresets.get(spec);
             return new Backbone(c, ImageEncoders.create(c, init), spec + " (random init)");
         }
         Path p = Path.of(spec);
-        if (!Files.exists(p)) {
-            throw new IllegalArgumentException("--clip '" + spec + "' is neither a built-in tower (" + String.join(", ", TOWERS.keySet())
-                    + "), a CLIP preset (" + String.join(", ", ClipPresets.all().keySet()) + ") nor an existing checkpoint");
-        }
         Clip clip = ClipLoader.load(p);
         // keep the image tower; free the text tower's weights (their storage is ours to release)
         Map<String, Tensor> visual = clip.visual().module().namedParameters();
@@ -65,6 +62,13 @@ public final class VqaModels {
         keep.addAll(clip.visual().module().namedBuffers().values());
         for (Tensor t : clip.stateDict().values()) if (!keep.contains(t)) t.close();
         return new Backbone(clip.config(), clip.visual(), p.toAbsolutePath().toString());
+    }
+
+    /** Refuses a --clip value that names no tower, preset or existing file, before any data is read. */
+    public static void checkSpec(String spec) {
+        if (spec == null || TOWERS.containsKey(spec) || ClipPresets.all().containsKey(spec) || Files.exists(Path.of(spec))) return;
+        throw new IllegalArgumentException("--clip '" + spec + "' is neither a built-in tower (" + String.join(", ", TOWERS.keySet())
+                + "), a CLIP preset (" + String.join(", ", ClipPresets.all().keySet()) + ") nor an existing checkpoint");
     }
 
     /** The fusion BERT of a run trained from scratch. */

@@ -93,8 +93,13 @@ public final class VqaTrainer {
 
     /** Starts a new run in {@code out} (which must be new or empty). */
     public static Result start(VqaTrainConfig c, Path out, Options o) throws IOException {
+        if (c.gridDir() == null) VqaModels.checkSpec(c.clip());
+        if (c.bert() != null && !Files.isRegularFile(Path.of(c.bert()).resolve(VOCAB))) {
+            throw new IllegalArgumentException("--bert " + c.bert() + " has no " + VOCAB + " (an HF BERT folder has config.json, the weights and vocab.txt)");
+        }
         Path data = dataDir(c, o.log());
         VqaSplit train = VqaSplit.load(data, c.trainSplit(), null, true);
+        VqaSplit val = VqaSplit.load(data, c.valSplit(), null, true);
         VqaAnswerVocab answers = VqaAnswerVocab.fromAnnotations(train.annotations());
         if (answers.size() == 0) throw new IllegalArgumentException(data + ": no answer occurs " + VqaAnswerVocab.DEFAULT_MIN_COUNT
                 + " times in " + c.trainSplit() + "; there is nothing to train");
@@ -128,7 +133,7 @@ public final class VqaTrainer {
             run.copyIn(staged.resolve(VOCAB), VOCAB);
             run.copyIn(staged.resolve(ANSWERS), ANSWERS);
             try (ClipVil model = b.model) {
-                return new VqaTrainer(c, run, o).train(model, train, answers, data, null);
+                return new VqaTrainer(c, run, o).train(model, train, val, answers, null);
             }
         } finally {
             try (var s = Files.list(staged)) {
@@ -147,13 +152,14 @@ public final class VqaTrainer {
         Path data = Path.of(rj.get("data_dir").getAsString());
         if (c.data() == null && !Files.isDirectory(data)) data = dataDir(c, o.log()); // the synthetic cache was cleared: make it again
         VqaSplit train = VqaSplit.load(data, c.trainSplit(), null, true);
+        VqaSplit val = VqaSplit.load(data, c.valSplit(), null, true);
         List<String> answers = new ArrayList<>();
         for (JsonElement e : rj.getAsJsonArray("answers")) answers.add(e.getAsString());
         VqaAnswerVocab vocab = new VqaAnswerVocab(answers);
         Built b = rebuild(rj, c, run);
         try (ClipVil model = b.model; Checkpoint ck = run.checkpointer().load()) {
             model.loadStateDict(ck.model());
-            return new VqaTrainer(c, run, o).train(model, train, vocab, data, ck);
+            return new VqaTrainer(c, run, o).train(model, train, val, vocab, ck);
         }
     }
 
@@ -211,14 +217,14 @@ public final class VqaTrainer {
         return SyntheticCache.ensure(c.syntheticTrain(), c.syntheticVal(), log);
     }
 
-    private Result train(ClipVil model, VqaSplit trainSplit, VqaAnswerVocab answers, Path data, Checkpoint ck) throws IOException {
+    private Result train(ClipVil model, VqaSplit trainSplit, VqaSplit valSplit, VqaAnswerVocab answers, Checkpoint ck) throws IOException {
+        Path data = trainSplit.dataDir();
         JsonObject rj = run.config();
         int imageSize = rj.get("image_size").getAsInt();
         BertTokenizer tok = BertTokenizer.load(run.file(VOCAB), true);
         boolean gridMode = c.gridDir() != null;
         boolean frozen = c.backboneOptimizer().equals("frozen");
         if (frozen && model.backbone() != null) model.backbone().module().freeze();
-        VqaSplit valSplit = VqaSplit.load(data, c.valSplit(), null, true);
 
         GridFeatures grids = gridMode ? GridFeatures.open(Path.of(c.gridDir())) : null;
         VqaImages images = gridMode ? null : new VqaImages(imageSize, IMAGE_CACHE_BYTES, c.skipMissing());

@@ -166,8 +166,6 @@ class ClipVilPretrainingTest {
             double secs = (System.nanoTime() - t0) / 1e9;
             System.out.printf("ClipVilPretraining overfit: MLM+ITM %.3f -> %.3f in 25 AdamW steps, %.2f s%n", first, last, secs);
             assertTrue(last < first / 3, "loss " + first + " -> " + last);
-            // about a second on an idle core; the bound only catches a pathological slowdown on a loaded machine
-            assertTrue(secs < 30, "took " + secs + " s");
         }
     }
 

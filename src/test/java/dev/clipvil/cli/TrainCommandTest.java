@@ -1,0 +1,88 @@
+package dev.clipvil.cli;
+
+import dev.clipvil.data.SyntheticVqa;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** clipvil train / predict through the command line: a tiny run, its files, predict, resume, and the user errors. */
+class TrainCommandTest {
+    @TempDir
+    Path tmp;
+
+    static final String[] TINY = {"--clip", "tiny-vit", "--image-size", "32", "--hidden", "16", "--layers", "1", "--heads", "2",
+            "--intermediate", "32", "--batch-size", "10", "--max-text-length", "12", "--no-progress"};
+
+    static String[] args(String[] head, String... tail) {
+        String[] out = new String[head.length + TINY.length + tail.length];
+        System.arraycopy(head, 0, out, 0, head.length);
+        System.arraycopy(TINY, 0, out, head.length, TINY.length);
+        System.arraycopy(tail, 0, out, head.length + TINY.length, tail.length);
+        return out;
+    }
+
+    @Test
+    void trainThenPredictThenExtendWithResume() throws IOException {
+        Path data = tmp.resolve("data");
+        SyntheticVqa.write(data, 10, 4, 32, 3);
+        Path run = tmp.resolve("run");
+        CliFixtures.Run r = CliFixtures.run(args(new String[]{"train", "--data", data.toString(), "--out", run.toString(), "--epochs", "1"}));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("VQA accuracy"), r.out());
+        for (String f : new String[]{"run.json", "vocab.txt", "answers.txt", "metrics.jsonl", "curves.png", "summary.json",
+                "predictions-val2014.json", "checkpoint/model.safetensors", "checkpoint/state.json"}) {
+            assertTrue(Files.exists(run.resolve(f)), f);
+        }
+        CliFixtures.Run p = CliFixtures.run("predict", "--run", run.toString(), "--image",
+                data.resolve(SyntheticVqa.imageFile("val2014", 11)).toString(), "--question", "is there a red circle?", "--top", "2");
+        assertEquals(0, p.code(), p.err());
+        assertTrue(p.out().contains("is there a red circle?"), p.out());
+
+        CliFixtures.Run again = CliFixtures.run(args(new String[]{"train", "--data", data.toString(), "--out", run.toString()}));
+        assertEquals(2, again.code());
+        assertTrue(again.err().contains(run.toString()), again.err());
+
+        CliFixtures.Run more = CliFixtures.run("train", "--resume", run.toString(), "--epochs", "2", "--no-progress");
+        assertEquals(0, more.code(), more.err());
+        long evals = dev.clipvil.train.MetricsLog.read(run.resolve("metrics.jsonl")).stream()
+                .filter(o -> o.get("kind").getAsString().equals("eval")).count();
+        assertEquals(2, evals, "one evaluation per epoch after extending the run to 2 epochs");
+    }
+
+    @Test
+    void userErrorsNameWhatIsWrong() throws IOException {
+        Path data = tmp.resolve("data");
+        SyntheticVqa.write(data, 4, 2, 32, 3);
+        CliFixtures.Run split = CliFixtures.run(args(new String[]{"train", "--data", data.toString(), "--val-split", "test2015",
+                "--out", tmp.resolve("r").toString()}));
+        assertEquals(2, split.code());
+        assertTrue(split.err().contains("test2015") && split.err().contains("val2014"), split.err());
+
+        CliFixtures.Run noData = CliFixtures.run(args(new String[]{"train", "--data", tmp.resolve("nope").toString(), "--out", tmp.resolve("r2").toString()}));
+        assertEquals(2, noData.code());
+        assertTrue(noData.err().contains("nope"), noData.err());
+
+        CliFixtures.Run device = CliFixtures.run("train", "--device", "tpu", "--out", tmp.resolve("r3").toString());
+        assertEquals(2, device.code());
+        assertTrue(device.err().contains("tpu"), device.err());
+
+        CliFixtures.Run clip = CliFixtures.run("train", "--data", data.toString(), "--out", tmp.resolve("r4").toString(), "--clip", "ViT-Z/99", "--no-progress");
+        assertEquals(2, clip.code());
+        assertTrue(clip.err().contains("ViT-Z/99") && clip.err().contains("tiny-vit"), clip.err());
+
+        CliFixtures.Run predict = CliFixtures.run("predict", "--run", tmp.resolve("not-a-run").toString(), "--image",
+                data.resolve(SyntheticVqa.imageFile("val2014", 5)).toString(), "--question", "what?");
+        assertEquals(2, predict.code());
+        assertTrue(predict.err().contains("not-a-run"), predict.err());
+
+        CliFixtures.Run help = CliFixtures.run("train", "--help");
+        assertEquals(0, help.code());
+        assertTrue(help.out().contains("--resume") && help.out().contains("--backbone-optimizer"), help.out());
+    }
+}
