@@ -8,7 +8,8 @@
 #   device/gpu-check.sh    the whole GPU check in one go (tests, our benchmarks, PyTorch's, table, JSON)
 #   device/pytorch/*.py    the PyTorch side of the benchmarks
 #   device/runtime.tar.xz  a jlinked Java 17 runtime (java.base, jdk.unsupported, jdk.incubator.vector,
-#                          java.management, jdk.management, java.sql; java.desktop only with --desktop)
+#                          java.management, jdk.management, java.sql, jdk.zipfs (JUnit reads the test jar
+#                          through it); java.desktop only with --desktop)
 #   device/shared.tar.xz   the small parity fixtures (hf_clip_small, openai_vit_small, openai_rn_small,
 #                          hf_bert_small, tokenizer) and the CLIP BPE vocabulary, laid out like ../shared
 #   device/lib/*.jar       clipvil.jar, the engine's test classes, the GPU benchmark classes, JUnit's console
@@ -34,7 +35,7 @@ while [[ $# -gt 0 ]]; do
     --no-build) build=0 ;;
     --desktop) desktop=1 ;;
     --out) out="$(realpath -m "$2")"; shift ;;
-    -h|--help) sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set /{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "device-bundle.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -101,7 +102,7 @@ console_jar="$(m2jar org.junit.platform junit-platform-console-standalone "$plat
   || die "junit-platform-console-standalone $platform_version is not in $m2 and could not be fetched"
 
 # ---- 2. runtime (jlink), cached by module list and JDK ------------------------------------------------
-modules="java.base,jdk.unsupported,jdk.incubator.vector,java.management,jdk.management,java.sql"
+modules="java.base,jdk.unsupported,jdk.incubator.vector,java.management,jdk.management,java.sql,jdk.zipfs"
 [[ $desktop == 1 ]] && modules="$modules,java.desktop"
 jdk_id="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.\(home\|runtime.version\) = //p' | tr '\n' ' ')"
 rt_key="$(printf '%s|%s|v1' "$modules" "$jdk_id" | sha256sum | cut -c1-16)"

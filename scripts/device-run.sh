@@ -93,13 +93,18 @@ find_cuda_libs() {
       if [[ -e "$d/$lib" ]]; then found[$lib]="$d/$lib"; add_dir "$d"; break; fi
     done
   done
-  # Fallback: a bounded search of the file system for whatever is still missing.
-  for lib in "${needed[@]}"; do
-    [[ -n "${found[$lib]:-}" ]] && continue
-    hit="$(timeout 20 find / -maxdepth 9 \( -path /proc -o -path /sys -o -path /dev -o -path '*/compat' \) -prune \
-             -o -name "$lib" -print 2>/dev/null | grep -v '/compat/' | head -1 || true)"
-    if [[ -n "$hit" ]]; then found[$lib]="$hit"; add_dir "$(dirname "$hit")"; fi
-  done
+  # Fallback: one bounded search of the file system (depth 9, 20 s) for whatever is still missing.
+  local missing=() names=()
+  for lib in "${needed[@]}"; do [[ -n "${found[$lib]:-}" ]] || missing+=("$lib"); done
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    for lib in "${missing[@]}"; do names+=(${names[0]+-o} -name "$lib"); done
+    while IFS= read -r hit; do
+      lib="$(basename "$hit")"
+      [[ -n "${found[$lib]:-}" ]] && continue
+      found[$lib]="$hit"; add_dir "$(dirname "$hit")"
+    done < <(timeout 20 find / -maxdepth 9 \( -path /proc -o -path /sys -o -path /dev -o -name compat \) -prune \
+               -o \( "${names[@]}" \) -print 2>/dev/null | grep -v '/compat/' || true)
+  fi
   local path="" x
   for x in "${lib_dirs[@]}"; do path="${path:+$path:}$x"; done
   # Keep what the caller had, less any compat folder.
@@ -132,7 +137,7 @@ run_java() {
 cmd="${1:-help}"
 [[ $# -gt 0 ]] && shift
 case "$cmd" in
-  help|-h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' ;;
+  help|-h|--help) sed -n '2,/^set /{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' ;;
   unpack) do_unpack; echo "$unpack" ;;
   shared) do_unpack; echo "$shared" ;;
   env)
