@@ -58,6 +58,7 @@ say() { printf '\n==== [%4ss] %s\n' "$((SECONDS - start))" "$*"; }
 wants() { [[ ",$stages," == *",$1,"* ]]; }
 
 # run_stage NAME MAX_SECONDS CMD...: runs CMD under a timeout of min(MAX, what is left - 5 s), records it.
+# CMD sees that timeout as $STAGE_TIMEOUT (the benchmarks size their own budgets from it).
 run_stage() {
   local name="$1" max="$2"; shift 2
   local left=$((deadline - SECONDS - 5)) t rc t0 status
@@ -69,7 +70,7 @@ run_stage() {
   fi
   say "$name (timeout ${t}s): $*"
   t0=$SECONDS
-  timeout -k 10 "$t" "$@"
+  STAGE_TIMEOUT="$t" timeout -k 10 "$t" "$@"
   rc=$?
   if (( rc == 124 || rc == 137 )); then status="TIMED OUT after ${t}s"; failures=$((failures + 1))
   elif (( rc == 0 )); then status="ok"
@@ -126,7 +127,7 @@ junit_summary() {  # the console launcher's summary lines, for the JSON
   grep -E '^\[ +[0-9]+ (tests|containers) (found|successful|failed|aborted|skipped) +\]' "$1" | tr -s ' ' || true
 }
 if wants tests; then
-  run_stage tests 150 bash -c 'set -o pipefail; "$1" junit --scan-classpath "$2" --include-tag gpu --fail-if-no-tests --details=tree --reports-dir "$3/junit-gpu" 2>&1 | tee "$3/tests.out"' \
+  run_stage tests 150 bash -c 'set -o pipefail; "$1" junit --scan-classpath "$2" --include-tag gpu --fail-if-no-tests --disable-ansi-colors --details=tree --reports-dir "$3/junit-gpu" 2>&1 | tee "$3/tests.out"' \
     _ "$bundle/run.sh" "$bundle/lib/clipvil-tests.jar" "$work"
   junit_summary "$work/tests.out" > "$work/tests.summary"
   cp "$work/junit-gpu/TEST-junit-jupiter.xml" "$work/junit-gpu.xml" 2>/dev/null
@@ -137,7 +138,7 @@ fi
 if wants parity; then
   run_stage parity 90 bash -c 'set -o pipefail; "$1" junit --scan-classpath "$2" --exclude-tag gpu --fail-if-no-tests \
       --include-classname "dev\.clipvil\.(clip\.ClipParityTest|clip\.ClipResNetFixtureTest|vil\.BertParityTest|io\.SafeTensorsFixtureTest)" \
-      --details=tree --reports-dir "$3/junit-parity" 2>&1 | tee "$3/parity.out"' \
+      --disable-ansi-colors --details=tree --reports-dir "$3/junit-parity" 2>&1 | tee "$3/parity.out"' \
     _ "$bundle/run.sh" "$bundle/lib/clipvil-tests.jar" "$work"
   junit_summary "$work/parity.out" > "$work/parity.summary"
   cp "$work/junit-parity/TEST-junit-jupiter.xml" "$work/junit-parity.xml" 2>/dev/null
@@ -145,9 +146,10 @@ fi
 
 # ---- 5. the engine's benchmarks ---------------------------------------------------------------------------
 if wants bench; then
-  left=$((deadline - SECONDS - 5)); bt=$(( 200 < left ? 200 : left ))
   if (( dry )); then bargs=(--device cpu --scale tiny); else bargs=(--device cuda:0 --scale full); fi
-  run_stage bench 200 "$bundle/run.sh" bench "${bargs[@]}" --json "$work/gpubench.json" --budget-s "$((bt > 40 ? bt - 30 : 10))"
+  # GpuBench stops starting cases 30 s before the stage's timeout (JVM start, model set-up, last case).
+  run_stage bench 200 bash -c '"$1" bench "${@:3}" --json "$2/gpubench.json" --budget-s "$(( STAGE_TIMEOUT > 60 ? STAGE_TIMEOUT - 30 : STAGE_TIMEOUT / 2 ))"' \
+    _ "$bundle/run.sh" "$work" "${bargs[@]}"
 fi
 
 # ---- 6. PyTorch on the same card ---------------------------------------------------------------------------
@@ -157,9 +159,10 @@ if wants torch; then
     printf 'torch\t-\t0\tskipped (no python)\n' >> "$work/stages.tsv"
   else
     if (( dry )); then pargs=(--quick --device cpu --no-compile); else pargs=(); fi
-    for spec in launch_overhead:40 attention_sdpa:80 layernorm:60 conv2d:80 vit_b32_train_step:170; do
+    # Each script stops starting variants 15 s before its stage's timeout (eager ones run first).
+    for spec in launch_overhead:40 attention_sdpa:100 layernorm:90 conv2d:90 vit_b32_train_step:170; do
       script="${spec%%:*}" max="${spec##*:}"
-      run_stage "torch-$script" "$max" bash -c 'PYTHONUNBUFFERED=1 "$1" "$2" "${@:4}" > "$3"' \
+      run_stage "torch-$script" "$max" bash -c 'PYTHONUNBUFFERED=1 "$1" "$2" "${@:4}" --budget-s "$(( STAGE_TIMEOUT > 30 ? STAGE_TIMEOUT - 15 : STAGE_TIMEOUT / 2 ))" > "$3"' \
         _ "$python" "$pydir/$script.py" "$work/torch-$script.jsonl" "${pargs[@]}"
       tail -c 600 "$work/torch-$script.jsonl" 2>/dev/null | cut -c1-300
     done

@@ -2,7 +2,7 @@
 
 q, k, v [B, H, S, D] = [256, 12, S, 64] in bf16, S = 50 and 197, no mask, not causal, scale 1/sqrt(D),
 the same as the engine's GpuBench "attention" case. FLOP: forward 4*B*H*S*S*D, forward+backward 3.5x.
-Prints one JSON line (benchcommon.py).
+All eager variants run before the compiled ones. Prints one JSON line (benchcommon.py).
 """
 import time
 
@@ -25,48 +25,47 @@ def main():
         b, h, d, seqs, dtype = 256, 12, 64, [int(s) for s in args.seqs.split(",")], torch.bfloat16
     dn = bc.dtype_name(dtype)
 
+    def sdpa_fn(q, k, v):
+        return F.scaled_dot_product_attention(q, k, v)
+
+    def inputs(s):
+        g = torch.Generator(device=dev).manual_seed(s)
+        q, k, v, go = (torch.randn(b, h, s, d, device=dev, dtype=dtype, generator=g) for _ in range(4))
+        return q, k, v, go
+
     def body():
         out = []
-        def sdpa_fn(q, k, v):
-            return F.scaled_dot_product_attention(q, k, v)
-
         impls = [("eager", sdpa_fn)]
         if not args.no_compile:
             impls.append(("compile", bc.compiled(torch, sdpa_fn)))
-        for s in seqs:
-            g = torch.Generator(device=dev).manual_seed(s)
-            q, k, v, go = (torch.randn(b, h, s, d, device=dev, dtype=dtype, generator=g) for _ in range(4))
-            qg, kg, vg = (t.detach().clone().requires_grad_(True) for t in (q, k, v))
-            flop = 4.0 * b * h * s * s * d
-            for impl, sdpa in impls:
+        for impl, sdpa in impls:
+            for s in seqs:
                 variant = f"B{b}_H{h}_S{s}_D{d}"
-                try:
-                    t0 = time.perf_counter()
+                flop = 4.0 * b * h * s * s * d
+                if bc.over_budget():
+                    out += [bc.skipped(BENCH, variant + sfx, dn, impl) for sfx in ("_fwd", "_fwdbwd")]
+                    continue
+                q, k, v, go = inputs(s)
+                qg, kg, vg = (t.detach().clone().requires_grad_(True) for t in (q, k, v))
+
+                def fwd():
                     with torch.no_grad():
                         sdpa(q, k, v)
 
-                    def fwd():
-                        with torch.no_grad():
-                            sdpa(q, k, v)
+                def fwdbwd():
+                    qg.grad = kg.grad = vg.grad = None
+                    sdpa(qg, kg, vg).backward(go)
 
-                    first = time.perf_counter() - t0
-                    out.append(bc.result(BENCH, variant + "_fwd", dn, impl, bc.time_fn(torch, fwd, dev), flop=flop,
-                                         first_call_s=round(first, 2)))
-                except Exception as e:  # noqa: BLE001
-                    out.append(bc.failed(BENCH, variant + "_fwd", dn, impl, e))
-                try:
-                    def fwdbwd():
-                        qg.grad = kg.grad = vg.grad = None
-                        sdpa(qg, kg, vg).backward(go)
-
-                    t0 = time.perf_counter()
-                    fwdbwd()
-                    first = time.perf_counter() - t0
-                    out.append(bc.result(BENCH, variant + "_fwdbwd", dn, impl, bc.time_fn(torch, fwdbwd, dev),
-                                         flop=3.5 * flop, first_call_s=round(first, 2)))
-                except Exception as e:  # noqa: BLE001
-                    out.append(bc.failed(BENCH, variant + "_fwdbwd", dn, impl, e))
-            del q, k, v, go, qg, kg, vg
+                for sfx, fn, fl in (("_fwd", fwd, flop), ("_fwdbwd", fwdbwd, 3.5 * flop)):
+                    try:
+                        t0 = time.perf_counter()
+                        fn()
+                        first = time.perf_counter() - t0
+                        out.append(bc.result(BENCH, variant + sfx, dn, impl, bc.time_fn(torch, fn, dev), flop=fl,
+                                             first_call_s=round(first, 2)))
+                    except Exception as e:  # noqa: BLE001
+                        out.append(bc.failed(BENCH, variant + sfx, dn, impl, e))
+                del q, k, v, go, qg, kg, vg
         return out
 
     bc.run_main(BENCH, body)

@@ -21,7 +21,26 @@ def parser(description):
     p.add_argument("--quick", action="store_true",
                    help="tiny shapes, few repeats: a check of the code paths (e.g. on the CPU)")
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile variants")
+    p.add_argument("--budget-s", type=float, default=0,
+                   help="stop starting new variants after this many seconds (0: no limit); the eager "
+                        "variants run first, so a short budget drops torch.compile ones first")
     return p
+
+
+_deadline = [None]
+
+
+def set_budget(seconds):
+    _deadline[0] = time.perf_counter() + seconds if seconds and seconds > 0 else None
+
+
+def over_budget():
+    return _deadline[0] is not None and time.perf_counter() > _deadline[0]
+
+
+def skipped(bench, variant, dtype, impl):
+    return {"bench": bench, "variant": variant, "dtype": dtype, "impl": impl, "status": "skipped",
+            "error": "the script's --budget-s was spent"}
 
 
 def emit(bench, status, results=(), **extra):
@@ -51,6 +70,7 @@ def start(bench, args):
         sys.exit(0)
     if args.device.startswith("cuda"):
         torch.backends.cudnn.benchmark = True
+    set_budget(args.budget_s)
     return torch
 
 
