@@ -171,7 +171,8 @@ cp "$root"/benchmarks/pytorch/*.py "$new/pytorch/"
 chmod +x "$new/run.sh" "$new/gpu-check.sh"
 
 commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-dirty="$(git -C "$root" status --porcelain 2>/dev/null | grep -qv '^??' && echo ' (with uncommitted changes)' || true)"
+dirty=""
+if git -C "$root" status --porcelain 2>/dev/null | grep -qv '^??'; then dirty=" (with uncommitted changes)"; fi
 {
   echo "bundle_id=$rt_key-$sh_key-$(date -u +%Y%m%dT%H%M%SZ)"
   echo "runtime_key=$rt_key"

@@ -127,6 +127,7 @@ junit_summary() {  # the console launcher's summary lines, for the JSON
   grep -E '^\[ +[0-9]+ (tests|containers) (found|successful|failed|aborted|skipped) +\]' "$1" | tr -s ' ' || true
 }
 if wants tests; then
+  # shellcheck disable=SC2016  # $1, $2... are for the inner bash -c
   run_stage tests 150 bash -c 'set -o pipefail; "$1" junit --scan-classpath "$2" --include-tag gpu --fail-if-no-tests --disable-ansi-colors --details=tree --reports-dir "$3/junit-gpu" 2>&1 | tee "$3/tests.out"' \
     _ "$bundle/run.sh" "$bundle/lib/clipvil-tests.jar" "$work"
   junit_summary "$work/tests.out" > "$work/tests.summary"
@@ -136,6 +137,7 @@ fi
 
 # ---- 4. fixture parity tests (CPU) on the copied fixtures --------------------------------------------------
 if wants parity; then
+  # shellcheck disable=SC2016  # $1, $2... are for the inner bash -c
   run_stage parity 90 bash -c 'set -o pipefail; "$1" junit --scan-classpath "$2" --exclude-tag gpu --fail-if-no-tests \
       --include-classname "dev\.clipvil\.(clip\.ClipParityTest|clip\.ClipResNetFixtureTest|vil\.BertParityTest|io\.SafeTensorsFixtureTest)" \
       --disable-ansi-colors --details=tree --reports-dir "$3/junit-parity" 2>&1 | tee "$3/parity.out"' \
@@ -148,6 +150,7 @@ fi
 if wants bench; then
   if (( dry )); then bargs=(--device cpu --scale tiny); else bargs=(--device cuda:0 --scale full); fi
   # GpuBench stops starting cases 30 s before the stage's timeout (JVM start, model set-up, last case).
+  # shellcheck disable=SC2016  # $1, $2... are for the inner bash -c
   run_stage bench 200 bash -c '"$1" bench "${@:3}" --json "$2/gpubench.json" --budget-s "$(( STAGE_TIMEOUT > 60 ? STAGE_TIMEOUT - 30 : STAGE_TIMEOUT / 2 ))"' \
     _ "$bundle/run.sh" "$work" "${bargs[@]}"
 fi
@@ -162,6 +165,7 @@ if wants torch; then
     # Each script stops starting variants 15 s before its stage's timeout (eager ones run first).
     for spec in launch_overhead:40 attention_sdpa:100 layernorm:90 conv2d:90 vit_b32_train_step:170; do
       script="${spec%%:*}" max="${spec##*:}"
+      # shellcheck disable=SC2016  # $1, $2... are for the inner bash -c
       run_stage "torch-$script" "$max" bash -c 'PYTHONUNBUFFERED=1 "$1" "$2" "${@:4}" --budget-s "$(( STAGE_TIMEOUT > 30 ? STAGE_TIMEOUT - 15 : STAGE_TIMEOUT / 2 ))" > "$3"' \
         _ "$python" "$pydir/$script.py" "$work/torch-$script.jsonl" "${pargs[@]}"
       tail -c 600 "$work/torch-$script.jsonl" 2>/dev/null | cut -c1-300
