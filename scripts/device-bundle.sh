@@ -9,31 +9,34 @@
 #   device/pytorch/*.py    the PyTorch side of the benchmarks
 #   device/runtime.tar.xz  a jlinked Java 17 runtime (java.base, jdk.unsupported, jdk.incubator.vector,
 #                          java.management, jdk.management, java.sql, jdk.zipfs (JUnit reads the test jar
-#                          through it); java.desktop only with --desktop)
+#                          through it), java.desktop (ImageIO: the image decoders, about 4.5 MiB of the
+#                          archive; --no-desktop leaves it out))
 #   device/shared.tar.xz   the small parity fixtures (hf_clip_small, openai_vit_small, openai_rn_small,
 #                          hf_bert_small, tokenizer) and the CLIP BPE vocabulary, laid out like ../shared
 #   device/lib/*.jar       clipvil.jar, the engine's test classes, the GPU benchmark classes, JUnit's console
 #                          launcher, and the JavaCPP/CUDA jars when clipvil.jar does not already hold them
 #
-# Usage: bash scripts/device-bundle.sh [--no-build] [--desktop] [--out DIR]
+# Usage: bash scripts/device-bundle.sh [--no-build] [--no-desktop] [--out DIR]
 #   --no-build   use the jars already in target/ (fails if they are missing)
-#   --desktop    add java.desktop to the runtime (ImageIO: image decoding; about +4.5 MiB compressed)
+#   --no-desktop leave java.desktop out of the runtime (saves ~4.5 MiB; then nothing that decodes or
+#                writes images, e.g. the CLI's embed/zeroshot on image files, can run on the host)
 #   --out DIR    write the bundle to DIR instead of device/ (DIR must be git-ignored to travel by `carry`)
 # Environment: SHARED=path of the shared folder (default ../shared beside the repository, then /work/shared).
 #
 # Re-running is cheap: Maven is skipped when no source or pom changed since the last build, and the two
-# compressed archives are cached in target/device-cache/ under a key of what went into them.
+# compressed archives (minutes of xz on two cores) are cached under a key of what went into them, in
+# CLIPVIL_DEVICE_CACHE (default ~/.cache/clipvil-device, shared by every checkout on the machine).
 set -euo pipefail
 
 MAX_MIB=60
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-build=1 desktop=0 out="$root/device"
+build=1 desktop=1 out="$root/device"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --no-build) build=0 ;;
-    --desktop) desktop=1 ;;
+    --no-desktop) desktop=0 ;;
     --out) out="$(realpath -m "$2")"; shift ;;
     -h|--help) sed -n '2,/^set /{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "device-bundle.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -58,7 +61,7 @@ if [[ -z "$shared" ]]; then
 fi
 [[ -n "$shared" && -d "$shared/fixtures" ]] || die "no shared folder with fixtures/ found (set SHARED=...)"
 
-cache="$root/target/device-cache"
+cache="${CLIPVIL_DEVICE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/clipvil-device}"
 mkdir -p "$cache"
 
 # ---- 1. build ---------------------------------------------------------------------------------------
@@ -109,7 +112,7 @@ rt_key="$(printf '%s|%s|v1' "$modules" "$jdk_id" | sha256sum | cut -c1-16)"
 rt_archive="$cache/runtime-$rt_key.tar.xz"
 if [[ ! -f "$rt_archive" ]]; then
   say "jlink: $modules"
-  rm -rf "$cache/runtime" "$cache"/runtime-*.tar.xz
+  rm -rf "$cache/runtime"
   # --compress=0 here: the archive is compressed as a whole with xz, which packs far better (13 MiB
   # against 21 MiB for jlink's own --compress=2 inside xz) and is unpacked once on the host.
   jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=0 \
@@ -133,12 +136,13 @@ sh_key="$( (cd "$shared" && find "${present[@]}" -type f -printf '%p %s %T@\n' |
 sh_archive="$cache/shared-$sh_key.tar.xz"
 if [[ ! -f "$sh_archive" ]]; then
   say "xz: fixtures ($(cd "$shared" && mib "$(bytes "${present[@]}")") unpacked)"
-  rm -f "$cache"/shared-*.tar.xz
   tar -C "$shared" --mode='u+w' -cf - "${present[@]}" | xz -6 -T0 > "$sh_archive.part"
   mv "$sh_archive.part" "$sh_archive"
 else
   say "fixtures: cached $(basename "$sh_archive")"
 fi
+
+find "$cache" -maxdepth 1 -name '*.tar.xz' -mtime +14 -delete 2>/dev/null || true
 
 # ---- 4. assemble in a fresh folder, then swap it in ----------------------------------------------------
 new="$out.new"
