@@ -70,8 +70,9 @@ bench_jar="$root/benchmarks/target/clipvil-benchmarks-0.1.0-SNAPSHOT.jar"
 test_classes="$root/target/test-classes"
 stale() {  # true when a jar is missing or any source/pom is newer than it
   [[ -f "$engine_jar" && -f "$bench_jar" && -d "$test_classes" ]] || return 0
-  [[ -n "$(find "$root/pom.xml" "$root/src" "$root/benchmarks/pom.xml" "$root/benchmarks/src" "$root/kernels" \
-      -newer "$engine_jar" -type f -print -quit 2>/dev/null)" ]]
+  [[ -n "$(find "$root/pom.xml" "$root/src" "$root/kernels" -newer "$engine_jar" -type f -print -quit 2>/dev/null)" ||
+     -n "$(find "$root/pom.xml" "$root/src" "$root/kernels" "$root/benchmarks/pom.xml" "$root/benchmarks/src" \
+             -newer "$bench_jar" -type f -print -quit 2>/dev/null)" ]]
 }
 if [[ $build == 1 ]] && stale; then
   say "mvn package -DskipTests (engine, its test classes, benchmarks)"

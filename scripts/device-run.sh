@@ -6,8 +6,9 @@
 #
 # Usage: device/run.sh COMMAND [ARGS...]
 #   clipvil ARGS...   the CLI (dev.clipvil.cli.Main), e.g. `device/run.sh clipvil info`
-#   junit ARGS...     JUnit's console launcher over the engine's test classes, -Dclipvil.shared set to the
-#                     unpacked fixtures (e.g. `device/run.sh junit --include-tag gpu`)
+#   junit ARGS...     JUnit's console launcher (`execute`) over the engine's test classes, -Dclipvil.shared
+#                     set to the unpacked fixtures; without a --scan-classpath/--select* of yours it scans
+#                     lib/clipvil-tests.jar (e.g. `device/run.sh junit --include-tag gpu`)
 #   bench ARGS...     the GPU benchmark entry point dev.clipvil.bench.gpu.GpuBench
 #   java ARGS...      the bundled java, with the bundle's jars as class path
 #   env               what was found: runtime, fixtures, each CUDA library and the LD_LIBRARY_PATH used
@@ -153,8 +154,11 @@ case "$cmd" in
   java) do_unpack; find_cuda_libs; run_java -cp "$(classpath)" "$@" ;;
   junit)
     do_unpack; find_cuda_libs
+    selectors=()
+    [[ " $* " == *" --scan-classpath"* || " $* " == *" --select"* || " $* " == *" -c "* || " $* " == *" -m "* ]] \
+      || selectors=(--scan-classpath "$bundle/lib/clipvil-tests.jar")
     run_java -jar "$bundle/lib/junit-platform-console-standalone.jar" execute --disable-banner \
-      -cp "$(classpath)" "$@"
+      -cp "$(classpath)" "${selectors[@]}" "$@"
     ;;
   *) die "unknown command '$cmd' (try: device/run.sh help)" ;;
 esac

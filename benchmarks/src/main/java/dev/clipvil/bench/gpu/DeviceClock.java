@@ -59,12 +59,21 @@ final class DeviceClock implements AutoCloseable {
      * (System.nanoTime) once three samples are in. Each call runs inside its own memory scope.
      */
     Timing time(Runnable body, int warmup, int samples, double minSampleMs, long deadline) {
+        return time(body, warmup, samples, minSampleMs, deadline, true);
+    }
+
+    /**
+     * As above; with {@code scoped} false the calls run without a memory scope of their own (for bodies
+     * that make no tensor, where the scope's small cost would be counted, like a single launch).
+     */
+    Timing time(Runnable body, int warmup, int samples, double minSampleMs, long deadline, boolean scoped) {
+        Runnable call = scoped ? () -> once(body) : body;
         long t0 = System.nanoTime();
-        for (int i = 0; i < warmup; i++) once(body);
+        for (int i = 0; i < warmup; i++) call.run();
         sync();
         // one timed call to size k
         long a = System.nanoTime();
-        once(body);
+        call.run();
         sync();
         double oneMs = Math.max(1e-4, (System.nanoTime() - a) / 1e6);
         int k = (int) Math.max(1, Math.min(100_000, Math.ceil(minSampleMs / oneMs)));
@@ -73,7 +82,7 @@ final class DeviceClock implements AutoCloseable {
             if (us.size() >= 3 && System.nanoTime() > deadline) break;
             sync();
             long b = System.nanoTime();
-            for (int i = 0; i < k; i++) once(body);
+            for (int i = 0; i < k; i++) call.run();
             sync();
             us.add((System.nanoTime() - b) / 1e3 / k);
         }

@@ -25,7 +25,7 @@ final class LaunchCase implements BenchCase {
         JsonObject issue = BenchCase.result("launch", "fill1_issue", "F32");
         JsonObject roundtrip = BenchCase.result("launch", "fill1_roundtrip", "F32");
         try (Tensor t = MemoryScope.detach(be.empty(DType.F32, 1))) {
-            DeviceClock.Timing ti = env.clock().time(() -> be.fill(t, 0), 100, 15, 20, env.caseDeadline(8));
+            DeviceClock.Timing ti = env.clock().time(() -> be.fill(t, 0), 100, 15, 20, env.caseDeadline(8), false);
             BenchCase.timing(issue, ti, 0, 0);
         } catch (RuntimeException | Error e) {
             BenchCase.failed(issue, e);
@@ -35,7 +35,7 @@ final class LaunchCase implements BenchCase {
             DeviceClock.Timing tr = clock.time(() -> {
                 be.fill(t, 0);
                 clock.sync();
-            }, 100, 15, 20, env.caseDeadline(8));
+            }, 100, 15, 20, env.caseDeadline(8), false);
             BenchCase.timing(roundtrip, tr, 0, 0);
         } catch (RuntimeException | Error e) {
             BenchCase.failed(roundtrip, e);
