@@ -100,8 +100,13 @@ m2jar() {  # groupId artifactId version [classifier]: path in the local reposito
 
 # JUnit's console launcher, of the platform version that goes with src/pom.xml's Jupiter version.
 junit_version="$(sed -n 's:.*<junit.version>\(.*\)</junit.version>.*:\1:p' "$root/pom.xml" | head -1)"
-[[ "$junit_version" =~ ^5\.([0-9]+)\.([0-9]+) ]] || die "cannot read <junit.version> from pom.xml (got '$junit_version')"
-platform_version="1.${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
+if [[ "$junit_version" =~ ^5\.([0-9]+)\.([0-9]+)$ ]]; then
+  platform_version="1.${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"   # JUnit 5.x.y ships platform 1.x.y
+elif [[ "$junit_version" =~ ^[6-9]\. ]]; then
+  platform_version="$junit_version"                          # from JUnit 6 on, one version for all
+else
+  die "cannot read <junit.version> from pom.xml (got '$junit_version')"
+fi
 console_jar="$(m2jar org.junit.platform junit-platform-console-standalone "$platform_version")" \
   || die "junit-platform-console-standalone $platform_version is not in $m2 and could not be fetched"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole GPU check in one go, on the GPU host, from the device bundle (scripts/device-bundle.sh):
 #   1. nvidia-smi summary          4. fixture parity tests on the host's CPU (checks the copied fixtures)
-#   2. runtime + CUDA libraries    5. the engine's GPU benchmarks (GpuBench through the Backend interface)
+#   2. runtime, CUDA libs, info    5. the engine's GPU benchmarks (GpuBench through the Backend interface)
 #   3. GPU tests (JUnit, tag gpu)  6. PyTorch on the same card (device/pytorch/*.py: eager and torch.compile)
 # then a short table (ours, PyTorch eager, torch.compile, ratio, target) printed LAST, and one JSON file
 # with everything: $OUT/gpu-check.json when OUT is set (the device tool), else <bundle>/results/.
@@ -119,7 +119,8 @@ fi
 
 # ---- 2. runtime and CUDA libraries (also unpacks the bundle once) ---------------------------------------
 if wants env; then
-  run_stage env 90 "$bundle/run.sh" env
+  # shellcheck disable=SC2016  # $1 is for the inner bash -c
+  run_stage env 90 bash -c '"$1" env && "$1" clipvil info' _ "$bundle/run.sh"
 fi
 
 # ---- 3. GPU tests ----------------------------------------------------------------------------------------
