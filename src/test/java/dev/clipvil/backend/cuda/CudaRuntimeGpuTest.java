@@ -60,9 +60,21 @@ class CudaRuntimeGpuTest {
         assertEquals(before.inUseBytes() + (4L << 20), during.inUseBytes());
         t.close();
         assertEquals(before.inUseBytes(), gpu().memoryStats().inUseBytes());
-        CudaOutOfMemoryException e = assertThrows(CudaOutOfMemoryException.class, () -> gpu().empty(DType.F32, Integer.MAX_VALUE, 64));
-        assertTrue(e.getMessage().contains("out of memory allocating"), e.getMessage());
+        // one tensor holds at most 2^31 - 1 elements: ask for 8 GiB blocks until the device is full
+        java.util.List<Tensor> held = new java.util.ArrayList<>();
+        CudaOutOfMemoryException e;
+        try {
+            e = assertThrows(CudaOutOfMemoryException.class, () -> {
+                for (int i = 0; i < 64; i++) held.add(gpu().empty(DType.F64, 1 << 30));
+            });
+        } finally {
+            for (Tensor h : held) h.close();
+            ctx().memory().emptyCache();
+        }
+        assertTrue(e.getMessage().contains("out of memory allocating 8589934592 bytes (1073741824 x F64"), e.getMessage());
         assertTrue(e.getMessage().contains("in use"), e.getMessage());
+        System.out.println("out-of-memory message: " + e.getMessage());
+        assertEquals(before.inUseBytes(), gpu().memoryStats().inUseBytes());
     }
 
     @Test
