@@ -108,6 +108,8 @@ class CudaDryRunTest {
                 same(op + " all", gpu.reduce(op, x[1], new int[0], false), CPU.reduce(op, x[0], new int[0], false));
                 same(op + " [0,2]", gpu.reduce(op, x[1], new int[]{0, 2}, true), CPU.reduce(op, x[0], new int[]{0, 2}, true));
             }
+            Tensor[] rows = pair(DType.F32, 40, 64);
+            for (ReduceOp op : ReduceOp.values()) same(op + " over rows", gpu.reduce(op, rows[1], new int[]{0}, false), CPU.reduce(op, rows[0], new int[]{0}, false));
             same("argmax", gpu.argmax(x[1], 1, false), CPU.argmax(x[0], 1, false));
             same("var", gpu.variance(x[1], new int[]{-1}, 1, false), CPU.variance(x[0], new int[]{-1}, 1, false));
             for (boolean log : new boolean[]{false, true}) {

@@ -45,6 +45,16 @@ class CudaReduceParityTest {
                 close(g, c);
             }
         }
+        try (Pair m = randn(7, 300, 77); Pair mt = randnT(8, 77, 300)) {
+            for (ReduceOp op : ReduceOp.values()) {
+                // reduce over rows: neighbouring outputs are neighbouring columns (the column kernel)
+                Tensor g = gpu().reduce(op, m.gpu(), new int[]{0}, true), c = cpu().reduce(op, m.cpu(), new int[]{0}, true);
+                assertClose(op + " over rows of [300, 77]", g, c, F32);
+                Tensor g2 = gpu().reduce(op, mt.gpu(), new int[]{1}, false), c2 = cpu().reduce(op, mt.cpu(), new int[]{1}, false);
+                assertClose(op + " over the strided dim of a transposed [77, 300]", g2, c2, F32);
+                close(g, c, g2, c2);
+            }
+        }
         try (Pair big = randn(2, 1 << 20)) {
             Tensor g = gpu().reduce(ReduceOp.SUM, big.gpu(), new int[0], false), c = cpu().reduce(ReduceOp.SUM, big.cpu(), new int[0], false);
             assertClose("sum of 2^20", g, c, F32);
