@@ -2,6 +2,7 @@ package dev.clipvil.nn;
 
 import dev.clipvil.backend.CompareOp;
 import dev.clipvil.ops.Attention;
+import dev.clipvil.ops.Creation;
 import dev.clipvil.ops.Elementwise;
 import dev.clipvil.ops.Views;
 import dev.clipvil.tensor.DType;
@@ -129,7 +130,7 @@ public class MultiheadAttention extends Module {
     /** A PyTorch-style mask (BOOL true = blocked, or additive) as Attention wants it (BOOL true = attend, or additive). */
     private static Tensor asAttentionMask(Tensor m, DType dtype) {
         if (m.dtype() != DType.BOOL) return additive(m, dtype);
-        try (Tensor no = Tensor.scalar(DType.BOOL, 0)) {
+        try (Tensor no = Creation.onDevice(Tensor.scalar(DType.BOOL, 0), m.device())) {
             return Elementwise.compare(CompareOp.EQ, m, no);
         }
     }
@@ -137,7 +138,8 @@ public class MultiheadAttention extends Module {
     /** A PyTorch-style mask as an additive one of {@code dtype} (BOOL true becomes -inf). */
     private static Tensor additive(Tensor m, DType dtype) {
         if (m.dtype() == DType.BOOL) {
-            try (Tensor blocked = Tensor.scalar(dtype, Double.NEGATIVE_INFINITY); Tensor open = Tensor.scalar(dtype, 0)) {
+            try (Tensor blocked = Creation.onDevice(Tensor.scalar(dtype, Double.NEGATIVE_INFINITY), m.device());
+                 Tensor open = Creation.onDevice(Tensor.scalar(dtype, 0), m.device())) {
                 return Elementwise.where(m, blocked, open);
             }
         }

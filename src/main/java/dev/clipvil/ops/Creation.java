@@ -46,6 +46,17 @@ public final class Creation {
         return t;
     }
 
+    /**
+     * {@code host} (a small tensor a layer built on the host: an index list, a mask) placed on
+     * {@code device}: itself on the CPU, else a device copy (the host tensor is then closed).
+     */
+    public static Tensor onDevice(Tensor host, Device device) {
+        if (host.device().equals(device)) return host;
+        Tensor out = to(host, device);
+        host.close();
+        return out;
+    }
+
     /** A copy of {@code t} on {@code device} (same dtype). */
     public static Tensor to(Tensor t, Device device) {
         Backend be = Backends.of(device);

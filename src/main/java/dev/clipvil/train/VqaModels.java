@@ -71,11 +71,21 @@ public final class VqaModels {
                 + "), a CLIP preset (" + String.join(", ", ClipPresets.all().keySet()) + ") nor an existing checkpoint");
     }
 
-    /** The fusion BERT of a run trained from scratch. */
+    /**
+     * The fusion BERT of a run trained from scratch. Its initializer range is BERT-base's 0.02 scaled
+     * to the width, 0.02 * sqrt(768 / hidden): with 0.02 at width 128 a token's attention output
+     * starts about 6x weaker relative to its own embedding than in BERT-base (the value and output
+     * projections each scale it by ~0.02 * sqrt(width)), and the model sits for epochs at the
+     * text-only answer prior before it starts to look at the image (measured: no progress in 2
+     * epochs on the synthetic set, against 67% after 2 epochs with the scaled range).
+     */
     public static BertConfig randomBert(VqaTrainConfig c, int vocabSize) {
         return new BertConfig(vocabSize, c.hidden(), c.layers(), c.heads(), c.intermediate(), Math.max(64, c.maxTextLength()), 2,
-                1e-12, c.dropout(), c.dropout(), 0.02, 0);
+                1e-12, c.dropout(), c.dropout(), initializerRange(c.hidden()), 0);
     }
+
+    /** BERT-base's initializer range (0.02 at width 768) scaled as 1 / sqrt(width). */
+    public static double initializerRange(int hidden) { return 0.02 * Math.sqrt(768.0 / hidden); }
 
     /** The full model: {@code backbone} null for a run over precomputed grid features of {@code gridChannels} channels. */
     public static ClipVil build(VqaTrainConfig c, BertConfig bert, ImageEncoder backbone, int gridChannels, int numAnswers, Init init) {

@@ -27,11 +27,12 @@ public final class VqaPredict {
 
     /** The predicted answer of every question of {@code val}'s eval order (model in eval mode, no gradients). */
     public static Map<Long, String> predictAll(ClipVil model, VqaBatches val, List<String> answers, PrintStream progress) throws IOException {
+        dev.clipvil.tensor.Device device = model.bert().embeddings().wordEmbeddings().weight().device();
         model.eval();
         Map<Long, String> out = new LinkedHashMap<>();
         try (GradMode.Guard g = GradMode.noGrad(); TrainProgress bar = new TrainProgress("eval", val.evalBatches(), progress != null, progress)) {
             for (int i = 0; i < val.evalBatches(); i++) {
-                try (VqaBatch b = val.evalBatch(i); MemoryScope s = MemoryScope.open()) {
+                try (VqaBatch b = VqaTrainer.onDevice(val.evalBatch(i), device); MemoryScope s = MemoryScope.open()) {
                     long[] best = Reductions.argmax(VqaTrainer.forward(model, b, false), 1, false).toLongArray();
                     long[] ids = b.questionIds();
                     for (int j = 0; j < ids.length; j++) out.put(ids[j], answers.get((int) best[j]));

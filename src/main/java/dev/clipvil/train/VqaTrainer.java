@@ -32,6 +32,7 @@ import dev.clipvil.optim.Optimizer;
 import dev.clipvil.optim.OptimizerState;
 import dev.clipvil.optim.ParamGroup;
 import dev.clipvil.optim.SGD;
+import dev.clipvil.tensor.Device;
 import dev.clipvil.tensor.MemoryScope;
 import dev.clipvil.tensor.Tensor;
 import dev.clipvil.vil.BertConfig;
@@ -74,8 +75,14 @@ public final class VqaTrainer {
     public record Result(Path runDir, VqaScore lastScore, double bestAccuracy, long steps, double trainSeconds, boolean stopped) {}
 
     /** Run-time choices that are not part of the saved configuration. */
-    public record Options(boolean progress, StopSignal stop, PrintStream log, long stopAfterSteps) {
-        public static Options console(StopSignal stop) { return new Options(true, stop, System.err, 0); }
+    public record Options(boolean progress, StopSignal stop, PrintStream log, long stopAfterSteps, Device device) {
+        public Options {
+            device = device == null ? Device.CPU : device;
+        }
+
+        public Options(boolean progress, StopSignal stop, PrintStream log, long stopAfterSteps) {
+            this(progress, stop, log, stopAfterSteps, Device.CPU);
+        }
     }
 
     private final VqaTrainConfig c;
@@ -219,6 +226,7 @@ public final class VqaTrainer {
 
     private Result train(ClipVil model, VqaSplit trainSplit, VqaSplit valSplit, VqaAnswerVocab answers, Checkpoint ck) throws IOException {
         Path data = trainSplit.dataDir();
+        if (!o.device().equals(Device.CPU)) model.to(o.device());
         JsonObject rj = run.config();
         int imageSize = rj.get("image_size").getAsInt();
         BertTokenizer tok = BertTokenizer.load(run.file(VOCAB), true);
@@ -307,7 +315,7 @@ public final class VqaTrainer {
                     double loss = 0;
                     int questions = 0;
                     for (int k = 0; k < micro; k++) {
-                        try (VqaBatch batch = trainBatches.batch(epoch, b + k); MemoryScope scope = MemoryScope.open()) {
+                        try (VqaBatch batch = onDevice(trainBatches.batch(epoch, b + k), o.device()); MemoryScope scope = MemoryScope.open()) {
                             Tensor logits = forward(model, batch, frozenBackbone);
                             Tensor l = VqaHead.loss(logits, batch.targets());
                             Autograd.backward(micro == 1 ? l : Elementwise.mul(l, 1.0 / micro));
@@ -357,6 +365,19 @@ public final class VqaTrainer {
         writeSummary(last, best, step, wall);
         if (o.stop() != null) o.stop().acknowledge();
         return new Result(run.dir(), last, best, step, wall, false);
+    }
+
+    /** {@code b} with its tensors on {@code device} (itself on the CPU); the host tensors are closed. */
+    static VqaBatch onDevice(VqaBatch b, Device device) {
+        if (device.equals(Device.CPU)) return b;
+        return new VqaBatch(b.epoch(), b.index(), mv(b.inputIds(), device), mv(b.tokenTypeIds(), device), mv(b.attentionMask(), device),
+                mv(b.pixels(), device), mv(b.grid(), device), mv(b.imageOfQuestion(), device), mv(b.targets(), device), b.items(), b.imageIds());
+    }
+
+    private static Tensor mv(Tensor t, Device d) {
+        if (t == null) return null;
+        Tensor out = MemoryScope.detach(dev.clipvil.ops.Creation.onDevice(t, d));
+        return out;
     }
 
     /** Logits of a batch: end to end from pixels, through a frozen tower without gradients, or from precomputed grids. */

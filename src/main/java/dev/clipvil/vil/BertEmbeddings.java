@@ -64,7 +64,7 @@ public final class BertEmbeddings extends Module {
             anyPad |= !keep[i];
         }
         if (!anyPad) return e;
-        return Elementwise.where(Tensor.ofBools(keep, ids.shape(0), ids.shape(1), 1), e, Views.detach(e));
+        return Elementwise.where(Creation.onDevice(Tensor.ofBools(keep, ids.shape(0), ids.shape(1), 1), e.device()), e, Views.detach(e));
     }
 
     public Embedding wordEmbeddings() { return word; }

@@ -2,6 +2,7 @@ package dev.clipvil.vil;
 
 import dev.clipvil.nn.Init;
 import dev.clipvil.nn.Module;
+import dev.clipvil.ops.Creation;
 import dev.clipvil.ops.Indexing;
 import dev.clipvil.tensor.ShapeException;
 import dev.clipvil.tensor.Shapes;
@@ -50,6 +51,7 @@ public final class BertModel extends Module {
             x = Indexing.cat(new Tensor[]{x, visualEmbeds}, 1);
         }
         Tensor mask = keyMask(attentionMask, n, t, v);
+        if (mask != null) mask = Creation.onDevice(mask, x.device());
         Tensor h = encoder.forward(x, mask);
         return new BertOutput(h, pooler.forward(h));
     }

@@ -47,7 +47,7 @@ public final class BertSelfAttention extends Module {
      */
     static Tensor explicit(Tensor q, Tensor k, Tensor v, Tensor mask, Layer drop) {
         Tensor scores = Elementwise.mul(Linear.matmul(q, Views.transpose(k, 2, 3)), 1.0 / Math.sqrt(q.shape(3)));
-        if (mask != null) scores = Elementwise.where(mask, scores, Tensor.scalar(scores.dtype(), -Float.MAX_VALUE));
+        if (mask != null) scores = Elementwise.where(mask, scores, dev.clipvil.ops.Creation.onDevice(Tensor.scalar(scores.dtype(), -Float.MAX_VALUE), scores.device()));
         return Linear.matmul(drop.forward(Softmax.softmax(scores, 3)), v);
     }
 

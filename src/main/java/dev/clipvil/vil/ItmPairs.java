@@ -55,7 +55,7 @@ public record ItmPairs(int[] imageIndex, int[] matched) {
         if (images.dim() < 1 || images.shape(0) != imageIndex.length) {
             throw new ShapeException("ItmPairs.apply: images " + Shapes.str(images.shape()) + " must have " + imageIndex.length + " rows");
         }
-        return Indexing.indexSelect(images, 0, Tensor.ofInts(imageIndex, imageIndex.length));
+        return Indexing.indexSelect(images, 0, dev.clipvil.ops.Creation.onDevice(Tensor.ofInts(imageIndex, imageIndex.length), images.device()));
     }
 
     /** The labels [N] (I32) for {@link ClipVilPretraining#itmLoss}. */

@@ -6,6 +6,7 @@ import dev.clipvil.nn.LayerNorm;
 import dev.clipvil.nn.Linear;
 import dev.clipvil.nn.Module;
 import dev.clipvil.ops.Elementwise;
+import dev.clipvil.ops.Creation;
 import dev.clipvil.ops.Indexing;
 import dev.clipvil.ops.Views;
 import dev.clipvil.tensor.ShapeException;
@@ -74,7 +75,7 @@ public final class VisualTokens extends Module {
         lastIndices = null;
         if (isTraining() && sampleTokens > 0 && sampleTokens < h * w) {
             lastIndices = chooseTokens(seed, calls++, h * w, sampleTokens);
-            Tensor idx = Tensor.ofInts(lastIndices, lastIndices.length);
+            Tensor idx = Creation.onDevice(Tensor.ofInts(lastIndices, lastIndices.length), grid.device());
             tokens = Indexing.indexSelect(tokens, 1, idx);
             pos = Indexing.indexSelect(pos, 0, idx);
         }

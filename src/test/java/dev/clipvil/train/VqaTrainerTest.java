@@ -189,4 +189,17 @@ class VqaTrainerTest {
                 "tiny-vit", 0, null, 16, 1, 2, 32, 0.1, false, 12, 100, 1, 10, 1, 2e-3, 0.01, 0.2, 5.0, "lbfgs", 1e-2, 0.9, 0, 3, 16, 1, 1));
         assertTrue(opt.getMessage().contains("lbfgs"), opt.getMessage());
     }
+
+    @Test
+    void aTrainingRunOnACudaDeviceKeepsEveryTensorThere() throws IOException {
+        // a dry-run CUDA device (no GPU: kernels are argument-checked, not run): the whole loop -- model on the
+        // device, batches moved, masks and sampled indices built on the host and placed, optimizer states,
+        // evaluation, checkpoint -- must run without a tensor of another device reaching an op
+        dev.clipvil.tensor.Device gpu = dev.clipvil.backend.cuda.DryRunDevice.install();
+        Path data = data();
+        VqaTrainer.Result r = VqaTrainer.start(tiny(data, 1, 2, "sgd"), tmp.resolve("gpu"),
+                new VqaTrainer.Options(false, null, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), 0, gpu));
+        assertFalse(r.stopped());
+        assertTrue(Files.isRegularFile(tmp.resolve("gpu/checkpoint/model.safetensors")));
+    }
 }

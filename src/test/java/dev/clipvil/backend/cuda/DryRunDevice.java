@@ -1,0 +1,25 @@
+package dev.clipvil.backend.cuda;
+
+import dev.clipvil.backend.Backends;
+import dev.clipvil.tensor.Device;
+
+/**
+ * For tests outside this package: a dry-run CUDA device (no GPU; launches are checked against the
+ * kernel sources, values are not computed) with its backend registered, so a model's whole training
+ * step can be driven on it to catch tensors left on the host.
+ */
+public final class DryRunDevice {
+    public static final int INDEX = 62;
+
+    private DryRunDevice() {}
+
+    public static synchronized Device install() {
+        CudaContext ctx = CudaContext.installDryRun(INDEX);
+        try {
+            Backends.of(ctx.device());
+        } catch (IllegalStateException notYet) {
+            Backends.register(new CudaBackend(ctx));
+        }
+        return ctx.device();
+    }
+}
