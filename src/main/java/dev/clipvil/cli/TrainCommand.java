@@ -38,7 +38,7 @@ final class TrainCommand implements Callable<Integer> {
     String trainSplit;
     @Option(names = "--val-split", defaultValue = "val2014", description = "Evaluation split, with annotations (default: ${DEFAULT-VALUE}).")
     String valSplit;
-    @Option(names = "--grid", paramLabel = "DIR", description = "Fast mode: precomputed grid features from `clipvil extract-grid` instead of a CLIP tower.")
+    @Option(names = "--grid", paramLabel = "DIR", description = "Fast mode: grid features precomputed by `clipvil extract-grid` (DIR/<split>/ per split, or DIR for all) instead of a CLIP tower.")
     Path grid;
     @Option(names = "--skip-missing", description = "Skip (and count) questions whose image is missing or unreadable instead of failing.")
     boolean skipMissing;

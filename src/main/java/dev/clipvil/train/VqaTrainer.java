@@ -198,7 +198,7 @@ public final class VqaTrainer {
         int channels, size;
         String source;
         if (c.gridDir() != null) {
-            try (GridFeatures g = GridFeatures.open(Path.of(c.gridDir()))) {
+            try (GridFeatures g = GridFeatures.open(gridFolder(c, c.trainSplit()))) {
                 if (g.size() == 0) throw new IllegalArgumentException(g.indexFile() + " lists no images");
                 String first = g.names().get(0);
                 channels = g.get(first).shape(0);
@@ -218,6 +218,15 @@ public final class VqaTrainer {
         return new Built(m, clipConfig, bert, channels, size, source);
     }
 
+    /**
+     * Where a split's precomputed grids are: {@code GRID_DIR/<split>} when that folder exists (one
+     * {@code extract-grid} run per image folder), else {@code GRID_DIR} itself (all images in one run).
+     */
+    static Path gridFolder(VqaTrainConfig c, String split) {
+        Path root = Path.of(c.gridDir()), sub = root.resolve(split);
+        return Files.isDirectory(sub) ? sub : root;
+    }
+
     /** The dataset folder: the given one, or the synthetic dataset in the cache (made on first use). */
     static Path dataDir(VqaTrainConfig c, PrintStream log) throws IOException {
         if (c.data() != null) return Path.of(c.data());
@@ -234,20 +243,22 @@ public final class VqaTrainer {
         boolean frozen = c.backboneOptimizer().equals("frozen");
         if (frozen && model.backbone() != null) model.backbone().module().freeze();
 
-        GridFeatures grids = gridMode ? GridFeatures.open(Path.of(c.gridDir())) : null;
+        GridFeatures grids = gridMode ? GridFeatures.open(gridFolder(c, c.trainSplit())) : null;
+        GridFeatures valGrids = !gridMode ? null : gridFolder(c, c.valSplit()).equals(gridFolder(c, c.trainSplit())) ? grids
+                : GridFeatures.open(gridFolder(c, c.valSplit()));
         VqaImages images = gridMode ? null : new VqaImages(imageSize, IMAGE_CACHE_BYTES, c.skipMissing());
         try {
             long t0 = System.nanoTime();
             List<VqaItem> trainItems = gridMode ? grids.scan(trainSplit.items(), c.skipMissing()) : images.scan(trainSplit.items(), threads());
-            List<VqaItem> valItems = gridMode ? grids.scan(valSplit.items(), c.skipMissing()) : images.scan(valSplit.items(), threads());
-            int skipped = gridMode ? grids.skipped() : images.skipped();
+            List<VqaItem> valItems = gridMode ? valGrids.scan(valSplit.items(), c.skipMissing()) : images.scan(valSplit.items(), threads());
+            int skipped = gridMode ? grids.skipped() + (valGrids == grids ? 0 : valGrids.skipped()) : images.skipped();
             log.printf(Locale.ROOT, "train: %s: %d train / %d %s questions (%d / %d images) in %.1f s%s%n", data, trainItems.size(), valItems.size(),
                     c.valSplit(), trainSplit.imageIds().size(), valSplit.imageIds().size(), (System.nanoTime() - t0) / 1e9,
                     skipped == 0 ? "" : ", skipped " + skipped + " questions with missing or unreadable images: "
                             + (gridMode ? grids.skippedExamples() : images.skippedExamples()));
             if (trainItems.isEmpty()) throw new IllegalArgumentException(data + ": no training question is left after skipping missing images");
             VqaBatches trainBatches = new VqaBatches(trainItems, tok, c.maxTextLength(), answers, c.batchSize(), c.seed(), images, grids);
-            VqaBatches valBatches = new VqaBatches(valItems, tok, c.maxTextLength(), answers, c.evalBatchSize(), c.seed(), images, grids);
+            VqaBatches valBatches = new VqaBatches(valItems, tok, c.maxTextLength(), answers, c.evalBatchSize(), c.seed(), images, valGrids);
             Map<Long, VqaAnnotation> valAnnotations = new HashMap<>();
             for (VqaAnnotation a : valSplit.annotations()) valAnnotations.put(a.questionId(), a);
 
@@ -284,6 +295,7 @@ public final class VqaTrainer {
             if (e instanceof RuntimeException re) throw re;
             throw new IOException(e);
         } finally {
+            if (valGrids != null && valGrids != grids) valGrids.close();
             if (grids != null) grids.close();
         }
     }

@@ -85,4 +85,31 @@ class TrainCommandTest {
         assertEquals(0, help.code());
         assertTrue(help.out().contains("--resume") && help.out().contains("--backbone-optimizer"), help.out());
     }
+
+    @Test
+    void fastModeTrainsOnExtractedGrids() throws IOException {
+        Path data = tmp.resolve("data");
+        SyntheticVqa.write(data, 10, 4, 32, 3);
+        Path model = Files.createDirectories(tmp.resolve("clip"));
+        dev.clipvil.clip.ClipConfig config = dev.clipvil.clip.ClipConfig.vit(8, 32, 1, 16, 8, 7, 20, 8, 2, 1).withHeads(2, 2);
+        try (dev.clipvil.clip.Clip clip = new dev.clipvil.clip.Clip(config, new dev.clipvil.nn.Init(9))) {
+            dev.clipvil.io.SafeTensors.write(model.resolve("model.safetensors"), clip.stateDict());
+        }
+        Files.writeString(model.resolve("config.json"), "{\"vision_heads\": 2, \"transformer_heads\": 2}");
+        for (String split : new String[]{"train2014", "val2014"}) {
+            CliFixtures.Run r = CliFixtures.run("extract-grid", "--model", model.toString(), "--images", data.resolve(split).toString(),
+                    "--size", "32x32", "--out", tmp.resolve("grid").resolve(split).toString(), "--no-progress");
+            assertEquals(0, r.code(), r.err());
+        }
+        Path run = tmp.resolve("run");
+        CliFixtures.Run r = CliFixtures.run("train", "--data", data.toString(), "--grid", tmp.resolve("grid").toString(), "--out", run.toString(),
+                "--epochs", "1", "--hidden", "16", "--layers", "1", "--heads", "2", "--intermediate", "32", "--batch-size", "10", "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        String runJson = Files.readString(run.resolve("run.json"));
+        assertTrue(runJson.contains("\"grid_channels\":16") || runJson.contains("\"grid_channels\": 16"), runJson);
+        CliFixtures.Run p = CliFixtures.run("predict", "--run", run.toString(), "--image",
+                data.resolve(SyntheticVqa.imageFile("val2014", 11)).toString(), "--question", "what?");
+        assertEquals(2, p.code());
+        assertTrue(p.err().contains("grid features"), p.err());
+    }
 }
