@@ -4,6 +4,8 @@ import dev.clipvil.backend.Backends;
 import dev.clipvil.backend.CudaProbe;
 import dev.clipvil.backend.MemoryStats;
 import dev.clipvil.backend.cpu.Parallel;
+import dev.clipvil.backend.cuda.CudaLibraries;
+import dev.clipvil.backend.cuda.CudaRuntime;
 import dev.clipvil.tensor.Device;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -34,7 +36,11 @@ final class InfoCommand implements Callable<Integer> {
         row(out, "host memory", "in use " + mib(m.inUseBytes()) + ", cached " + mib(m.cachedBytes()) + ", peak " + mib(m.peakBytes()));
         out.println("backends:");
         row(out, "  cpu", "available");
-        row(out, "  cuda", "not available: this build has no CUDA backend yet; " + CudaProbe.probe().describe());
+        CudaRuntime.Availability cuda = CudaRuntime.availability();
+        row(out, "  cuda", cuda.available() ? "available, " + cuda.deviceCount() + " device" + (cuda.deviceCount() == 1 ? "" : "s")
+                : "not available: " + cuda.reason());
+        row(out, "  driver", CudaProbe.probe().describe());
+        for (CudaLibraries.Status s : cuda.libraries()) row(out, "  " + s.name(), s.provides() + ": " + (s.loaded() ? "loaded (" + s.detail() + ")" : "not loaded: " + s.detail()));
         out.flush();
         return 0;
     }

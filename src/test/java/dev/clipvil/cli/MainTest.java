@@ -52,7 +52,8 @@ class MainTest {
             assertTrue(r.out().contains(key), key + " in " + r.out());
         }
         assertTrue(r.out().contains("jdk.incubator.vector loaded, preferred FloatVector"), r.out());
-        assertTrue(r.out().matches("(?s).*\\n  cuda: +not available: this build has no CUDA backend yet; .*"), r.out());
+        assertTrue(r.out().matches("(?s).*\\n  cuda: +(available, \\d+ devices?|not available: .+)\\n.*"), r.out());
+        for (String lib : new String[] {"  driver:", "  cudart:", "  cublas:", "  nvrtc:", "  cudnn:"}) assertTrue(r.out().contains(lib), lib + " in " + r.out());
         assertEquals("", r.err());
     }
 

@@ -1,0 +1,155 @@
+// Shared device helpers of the kernel families: dtype codes, loads/stores converting to and from F32,
+// and the strided-geometry struct the Java side packs (dev.clipvil.backend.cuda.Geometry).
+// Self-contained on purpose (no <cuda_bf16.h>): NVRTC compiles these sources without system headers.
+#pragma once
+
+// dtype codes: keep in sync with dev.clipvil.backend.cuda.DTypes
+#define DT_F32 0
+#define DT_BF16 1
+#define DT_F16 2
+#define DT_I32 3
+#define DT_I64 4
+#define DT_BOOL 5
+
+#define MAX_RANK 8
+#define MAX_OPERANDS 4
+
+// A broadcast iteration space: the output shape and each operand's element strides (0 where broadcast).
+// Layout (must match Geometry.java): int rank; int numel; int dims[8]; int st[4][8]  = 168 bytes.
+struct Geom {
+    int rank;
+    int numel;
+    int dims[MAX_RANK];
+    int st[MAX_OPERANDS][MAX_RANK];
+};
+
+// Element offset of operand k at linear (row-major) output index i.
+__device__ __forceinline__ int geom_offset(const Geom& g, int k, int i) {
+    int off = 0;
+    for (int d = g.rank - 1; d >= 0; --d) {
+        int n = g.dims[d];
+        int c = i % n;
+        i /= n;
+        off += c * g.st[k][d];
+    }
+    return off;
+}
+
+// All operands' offsets at once (one index decomposition).
+__device__ __forceinline__ void geom_offsets(const Geom& g, int nops, int i, int* off) {
+    for (int k = 0; k < nops; ++k) off[k] = 0;
+    for (int d = g.rank - 1; d >= 0; --d) {
+        int n = g.dims[d];
+        int c = i % n;
+        i /= n;
+        for (int k = 0; k < nops; ++k) off[k] += c * g.st[k][d];
+    }
+}
+
+__device__ __forceinline__ float bf16_to_f32(unsigned short h) {
+    return __uint_as_float(((unsigned int) h) << 16);
+}
+
+// Round to nearest even; NaN stays a (quiet) NaN.
+__device__ __forceinline__ unsigned short f32_to_bf16(float f) {
+    unsigned int u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short) ((u >> 16) | 0x0040u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (unsigned short) (u >> 16);
+}
+
+__device__ __forceinline__ float f16_to_f32(unsigned short h) {
+    float f;
+    asm("{ cvt.f32.f16 %0, %1; }" : "=f"(f) : "h"(h));
+    return f;
+}
+
+__device__ __forceinline__ unsigned short f32_to_f16(float f) {
+    unsigned short h;
+    asm("{ cvt.rn.f16.f32 %0, %1; }" : "=h"(h) : "f"(f));
+    return h;
+}
+
+__device__ __forceinline__ float load_f(const void* p, int dt, int i) {
+    switch (dt) {
+        case DT_F32: return ((const float*) p)[i];
+        case DT_BF16: return bf16_to_f32(((const unsigned short*) p)[i]);
+        case DT_F16: return f16_to_f32(((const unsigned short*) p)[i]);
+        case DT_I32: return (float) ((const int*) p)[i];
+        case DT_I64: return (float) ((const long long*) p)[i];
+        default: return (float) ((const unsigned char*) p)[i];
+    }
+}
+
+__device__ __forceinline__ void store_f(void* p, int dt, int i, float v) {
+    switch (dt) {
+        case DT_F32: ((float*) p)[i] = v; break;
+        case DT_BF16: ((unsigned short*) p)[i] = f32_to_bf16(v); break;
+        case DT_F16: ((unsigned short*) p)[i] = f32_to_f16(v); break;
+        case DT_I32: ((int*) p)[i] = (int) v; break;
+        case DT_I64: ((long long*) p)[i] = (long long) v; break;
+        default: ((unsigned char*) p)[i] = v != 0.0f ? 1 : 0; break;
+    }
+}
+
+__device__ __forceinline__ bool is_int_dt(int dt) { return dt >= DT_I32; }
+
+__device__ __forceinline__ long long load_i(const void* p, int dt, int i) {
+    switch (dt) {
+        case DT_I32: return ((const int*) p)[i];
+        case DT_I64: return ((const long long*) p)[i];
+        case DT_BOOL: return ((const unsigned char*) p)[i];
+        default: return (long long) load_f(p, dt, i);
+    }
+}
+
+__device__ __forceinline__ void store_i(void* p, int dt, int i, long long v) {
+    switch (dt) {
+        case DT_I32: ((int*) p)[i] = (int) v; break;
+        case DT_I64: ((long long*) p)[i] = v; break;
+        case DT_BOOL: ((unsigned char*) p)[i] = v != 0 ? 1 : 0; break;
+        default: store_f(p, dt, i, (float) v); break;
+    }
+}
+
+// Grid-stride loop over n items.
+#define FOR_N(i, n) for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
+
+// Block-wide sum / max of one float per thread (blockDim.x a multiple of 32, at most 1024).
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float block_sum(float v) {
+    __shared__ float sh_sum[32];
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = warp_sum(v);
+    __syncthreads();
+    if (lane == 0) sh_sum[w] = v;
+    __syncthreads();
+    v = lane < nw ? sh_sum[lane] : 0.0f;
+    if (w == 0) v = warp_sum(v);
+    if (threadIdx.x == 0) sh_sum[0] = v;
+    __syncthreads();
+    return sh_sum[0];
+}
+
+__device__ __forceinline__ float block_max(float v) {
+    __shared__ float sh_max[32];
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = warp_max(v);
+    __syncthreads();
+    if (lane == 0) sh_max[w] = v;
+    __syncthreads();
+    v = lane < nw ? sh_max[lane] : -__int_as_float(0x7f800000);
+    if (w == 0) v = warp_max(v);
+    if (threadIdx.x == 0) sh_max[0] = v;
+    __syncthreads();
+    return sh_max[0];
+}

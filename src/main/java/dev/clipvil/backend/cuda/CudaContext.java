@@ -1,0 +1,119 @@
+package dev.clipvil.backend.cuda;
+
+import dev.clipvil.tensor.Device;
+import org.bytedeco.cuda.cublas.cublasContext;
+import org.bytedeco.cuda.cudart.CUctx_st;
+import org.bytedeco.cuda.cudart.CUstream_st;
+import org.bytedeco.cuda.global.cublas;
+import org.bytedeco.cuda.global.cudart;
+
+/**
+ * One GPU as the engine uses it: its primary context (made current on every thread that issues work,
+ * {@link #makeCurrent()}), one stream on which all its work is ordered, its memory, its kernel modules,
+ * a pinned staging buffer and a cuBLAS handle. Created once per device and kept for the process.
+ */
+public final class CudaContext {
+    private static final CudaContext[] CONTEXTS = new CudaContext[64];
+    private static final ThreadLocal<CudaContext> CURRENT = new ThreadLocal<>();
+
+    private final int index;
+    private final Device device;
+    private final CUctx_st ctx = new CUctx_st();
+    private final CUstream_st stream = new CUstream_st();
+    private final String name;
+    private final int ccMajor;
+    private final int ccMinor;
+    private final int smCount;
+    private final CudaMemory memory;
+    private final CudaModules modules;
+    private PinnedStaging staging;
+    private cublasContext blas;
+
+    /** The context of device {@code index}, created on first use; fails with the reason when there is no such GPU. */
+    public static CudaContext get(int index) {
+        int n = CudaRuntime.requireAvailable("cuda:" + index);
+        if (index < 0 || index >= n) throw new CudaException("cuda:" + index + ": no such device (" + n + " CUDA device" + (n == 1 ? "" : "s") + ")");
+        synchronized (CONTEXTS) {
+            if (CONTEXTS[index] == null) CONTEXTS[index] = new CudaContext(index);
+            return CONTEXTS[index];
+        }
+    }
+
+    private CudaContext(int index) {
+        this.index = index;
+        this.device = Device.cuda(index);
+        int[] dev = new int[1];
+        CudaCheck.drv(cudart.cuDeviceGet(dev, index), "cuDeviceGet(" + index + ")");
+        CudaCheck.drv(cudart.cuDevicePrimaryCtxRetain(ctx, dev[0]), "cuDevicePrimaryCtxRetain(" + device + ")");
+        CudaCheck.drv(cudart.cuCtxSetCurrent(ctx), "cuCtxSetCurrent(" + device + ")");
+        CudaCheck.rt(cudart.cudaSetDevice(index), "cudaSetDevice(" + index + ")");
+        CURRENT.set(this);
+        CudaCheck.rt(cudart.cudaStreamCreateWithFlags(stream, cudart.cudaStreamNonBlocking), "cudaStreamCreateWithFlags(" + device + ")");
+        int[] v = new int[1];
+        CudaCheck.rt(cudart.cudaDeviceGetAttribute(v, cudart.cudaDevAttrComputeCapabilityMajor, index), "cudaDeviceGetAttribute(major)");
+        ccMajor = v[0];
+        CudaCheck.rt(cudart.cudaDeviceGetAttribute(v, cudart.cudaDevAttrComputeCapabilityMinor, index), "cudaDeviceGetAttribute(minor)");
+        ccMinor = v[0];
+        CudaCheck.rt(cudart.cudaDeviceGetAttribute(v, cudart.cudaDevAttrMultiProcessorCount, index), "cudaDeviceGetAttribute(multiprocessors)");
+        smCount = v[0];
+        byte[] nm = new byte[256];
+        CudaCheck.drv(cudart.cuDeviceGetName(nm, nm.length, dev[0]), "cuDeviceGetName");
+        int len = 0;
+        while (len < nm.length && nm[len] != 0) len++;
+        name = new String(nm, 0, len, java.nio.charset.StandardCharsets.UTF_8);
+        memory = new CudaMemory(this);
+        modules = new CudaModules(this);
+    }
+
+    public int index() { return index; }
+    public Device device() { return device; }
+    public String name() { return name; }
+    public int ccMajor() { return ccMajor; }
+    public int ccMinor() { return ccMinor; }
+    public int smCount() { return smCount; }
+    public CudaMemory memory() { return memory; }
+    public CudaModules modules() { return modules; }
+    CUstream_st stream() { return stream; }
+
+    synchronized PinnedStaging staging() {
+        if (staging == null) staging = new PinnedStaging(this);
+        return staging;
+    }
+
+    /** The cuBLAS handle of this device, bound to its stream (created on first use). */
+    synchronized cublasContext cublas() {
+        if (blas == null) {
+            if (!CudaLibraries.isLoaded("cublas")) {
+                throw new CudaException("cuBLAS is not available: " + CudaLibraries.load().get(1).detail());
+            }
+            makeCurrent();
+            cublasContext h = new cublasContext();
+            CudaCheck.blas(cublas.cublasCreate_v2(h), "cublasCreate");
+            CudaCheck.blas(cublas.cublasSetStream_v2(h, stream), "cublasSetStream");
+            blas = h;
+        }
+        return blas;
+    }
+
+    /** Makes this device's primary context current on the calling thread (a no-op when it already is). */
+    public void makeCurrent() {
+        if (CURRENT.get() == this) return;
+        CudaCheck.drv(cudart.cuCtxSetCurrent(ctx), "cuCtxSetCurrent(" + device + ")");
+        CudaCheck.rt(cudart.cudaSetDevice(index), "cudaSetDevice(" + index + ")");
+        CURRENT.set(this);
+    }
+
+    /** Waits for all work queued on this device's stream; reports an asynchronous error of earlier work. */
+    public void synchronize() {
+        makeCurrent();
+        CudaCheck.rt(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize(" + device + ") (an earlier kernel or copy failed)");
+    }
+
+    /** A stream-ordered timer for this device. */
+    public CudaTimer timer() { return new CudaTimer(this); }
+
+    @Override
+    public String toString() {
+        return device + " " + name + " (sm_" + ccMajor + ccMinor + ", " + smCount + " SMs)";
+    }
+}

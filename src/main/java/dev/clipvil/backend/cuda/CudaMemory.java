@@ -1,0 +1,72 @@
+package dev.clipvil.backend.cuda;
+
+import dev.clipvil.backend.MemoryStats;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.javacpp.SizeTPointer;
+
+/**
+ * A device's memory: a {@link BlockCache} of size classes over {@code cudaMallocAsync}/{@code cudaFreeAsync}
+ * on the device's stream. Statistics feed {@code Backend.memoryStats()}; out of memory is a
+ * {@link CudaOutOfMemoryException} saying what was asked, what live tensors hold and what is cached.
+ */
+public final class CudaMemory {
+    private final CudaContext ctx;
+    private final BlockCache cache;
+
+    CudaMemory(CudaContext ctx) {
+        this.ctx = ctx;
+        this.cache = new BlockCache(ctx.device().toString(), new Raw());
+    }
+
+    long allocate(long bytes, String what) {
+        if (bytes == 0) return 0;
+        ctx.makeCurrent();
+        return cache.allocate(bytes, what);
+    }
+
+    void release(long ptr, long bytes) {
+        if (ptr != 0) cache.release(ptr, bytes);
+    }
+
+    /** Returns the cached blocks to CUDA (e.g. before handing the GPU to another program). */
+    public long emptyCache() {
+        ctx.makeCurrent();
+        return cache.releaseCached();
+    }
+
+    public MemoryStats stats() { return new MemoryStats(cache.inUseBytes(), cache.cachedBytes(), cache.peakBytes()); }
+
+    public void resetPeak() { cache.resetPeak(); }
+
+    private final class Raw implements BlockCache.Raw {
+        private final RawPointer out = new RawPointer();
+
+        @Override
+        public long malloc(long bytes) {
+            int err = cudart.cudaMallocAsync(out.at(0), bytes, ctx.stream());
+            if (err == cudart.cudaErrorMemoryAllocation) {
+                cudart.cudaGetLastError(); // not sticky, but clear it so later checks do not see it
+                return 0;
+            }
+            CudaCheck.rt(err, "cudaMallocAsync(" + bytes + " bytes) on " + ctx.device());
+            return out.address();
+        }
+
+        @Override
+        public void free(long ptr) {
+            CudaCheck.rt(cudart.cudaFreeAsync(new RawPointer(ptr), ctx.stream()), "cudaFreeAsync on " + ctx.device());
+        }
+
+        @Override
+        public void synchronize() { ctx.synchronize(); }
+
+        @Override
+        public String deviceMemory() {
+            try (SizeTPointer free = new SizeTPointer(1); SizeTPointer total = new SizeTPointer(1)) {
+                int err = cudart.cudaMemGetInfo(free, total);
+                if (err != 0) return "memory unknown (cudaMemGetInfo: " + CudaCheck.rtMessage(err) + ")";
+                return "free " + free.get() + " of " + total.get() + " bytes";
+            }
+        }
+    }
+}
