@@ -51,7 +51,7 @@ __device__ __forceinline__ bf16_t f32_to_bf16(float f) {
 __device__ __forceinline__ bool aligned16(const void* p) { return (((unsigned long long)p) & 15) == 0; }
 
 /** The convolution's sizes, as passed. */
-struct Geom {
+struct ConvGeom {
     int N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw, G;
     __device__ int Cg() const { return C / G; }
     __device__ int Kg() const { return K / G; }
@@ -133,7 +133,7 @@ struct FwdNchwF32 {
     const float* w;
     const float* bias;
     float* out;
-    Geom g;
+    ConvGeom g;
     int gi;
     __device__ float a(int m, int k) const {
         const int PQ = g.P * g.Q, RS = g.R * g.S;
@@ -158,7 +158,7 @@ struct BwdInputNchwF32 {
     const float* gy;
     const float* w;
     float* gx;
-    Geom g;
+    ConvGeom g;
     int gi;
     __device__ float a(int m, int k) const {
         const int HW = g.H * g.W, RS = g.R * g.S;
@@ -188,7 +188,7 @@ struct BwdWeightNchwF32 {
     const float* gy;
     const float* x;
     float* gw;
-    Geom g;
+    ConvGeom g;
     int gi;
     bool atomic;
     __device__ float a(int ko, int k) const {
@@ -213,21 +213,21 @@ struct BwdWeightNchwF32 {
 
 extern "C" __global__ void __launch_bounds__(256)
 clipvil_conv2d_fwd_nchw_f32(const float* x, const float* w, const float* bias, float* out, GEOM_PARAMS) {
-    const Geom g = GEOM_INIT;
+    const ConvGeom g = GEOM_INIT;
     const FwdNchwF32 op{x, w, bias, out, g, (int)blockIdx.z};
     gemm_f32_tile<false, true>(op, N * P * Q, g.Kg(), 0, g.Cg() * R * S);
 }
 
 extern "C" __global__ void __launch_bounds__(256)
 clipvil_conv2d_bwd_input_nchw_f32(const float* gy, const float* w, float* gx, GEOM_PARAMS) {
-    const Geom g = GEOM_INIT;
+    const ConvGeom g = GEOM_INIT;
     const BwdInputNchwF32 op{gy, w, gx, g, (int)blockIdx.z};
     gemm_f32_tile<false, true>(op, N * H * W, g.Cg(), 0, g.Kg() * R * S);
 }
 
 extern "C" __global__ void __launch_bounds__(256)
 clipvil_conv2d_bwd_weight_nchw_f32(const float* gy, const float* x, float* gw, int splits, GEOM_PARAMS) {
-    const Geom g = GEOM_INIT;
+    const ConvGeom g = GEOM_INIT;
     const int gi = blockIdx.z / splits, split = blockIdx.z % splits;
     const int kTotal = N * P * Q;
     // each split takes a whole number of CG_BK-wide k steps
