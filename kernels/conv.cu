@@ -255,10 +255,14 @@ clipvil_conv2d_bwd_weight_nchw_f32(const float* gy, const float* x, float* gw, i
 #define CT_LD (CT_BK + 8)  // 40 halves = 20 words: rows g = 0..7 land in distinct bank groups
 
 __device__ __forceinline__ void mma_bf16_16816(float* c, const unsigned* a, unsigned b0, unsigned b1) {
+#ifdef CLIPVIL_HOST_EMULATION  // kernels/host-emulation: the same fragment layout, emulated on the CPU
+    clipvil_emu_mma_bf16_16816(c, a, b0, b1);
+#else
     asm volatile(
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
 }
 
 extern "C" __global__ void __launch_bounds__(128)
