@@ -153,3 +153,55 @@ __device__ __forceinline__ float block_max(float v) {
     __syncthreads();
     return sh_max[0];
 }
+
+// Block-wide double sum (blockDim.x a multiple of 32, at most 1024); every thread gets the total.
+__device__ __forceinline__ double warp_sum_d(double v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ double block_sum_d(double v) {
+    __shared__ double sh_sum_d[32];
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = warp_sum_d(v);
+    __syncthreads();
+    if (lane == 0) sh_sum_d[w] = v;
+    __syncthreads();
+    v = lane < nw ? sh_sum_d[lane] : 0.0;
+    if (w == 0) v = warp_sum_d(v);
+    if (threadIdx.x == 0) sh_sum_d[0] = v;
+    __syncthreads();
+    return sh_sum_d[0];
+}
+
+// NaN-propagating float max/min (like Java's Math.max).
+__device__ __forceinline__ float nan_max(float a, float b) { return (a != a || b != b) ? __int_as_float(0x7fc00000) : fmaxf(a, b); }
+__device__ __forceinline__ float nan_min(float a, float b) { return (a != a || b != b) ? __int_as_float(0x7fc00000) : fminf(a, b); }
+
+__device__ __forceinline__ float block_reduce_max_nan(float v) {
+    __shared__ float sh_mx[32];
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    for (int o = 16; o > 0; o >>= 1) v = nan_max(v, __shfl_xor_sync(0xffffffffu, v, o));
+    __syncthreads();
+    if (lane == 0) sh_mx[w] = v;
+    __syncthreads();
+    v = lane < nw ? sh_mx[lane] : -__int_as_float(0x7f800000);
+    if (w == 0) for (int o = 16; o > 0; o >>= 1) v = nan_max(v, __shfl_xor_sync(0xffffffffu, v, o));
+    if (threadIdx.x == 0) sh_mx[0] = v;
+    __syncthreads();
+    return sh_mx[0];
+}
+
+__device__ __forceinline__ float block_reduce_min_nan(float v) {
+    __shared__ float sh_mn[32];
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    for (int o = 16; o > 0; o >>= 1) v = nan_min(v, __shfl_xor_sync(0xffffffffu, v, o));
+    __syncthreads();
+    if (lane == 0) sh_mn[w] = v;
+    __syncthreads();
+    v = lane < nw ? sh_mn[lane] : __int_as_float(0x7f800000);
+    if (w == 0) for (int o = 16; o > 0; o >>= 1) v = nan_min(v, __shfl_xor_sync(0xffffffffu, v, o));
+    if (threadIdx.x == 0) sh_mn[0] = v;
+    __syncthreads();
+    return sh_mn[0];
+}

@@ -1,0 +1,65 @@
+package dev.clipvil.backend.cuda;
+
+import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.Shapes;
+import dev.clipvil.tensor.Tensor;
+
+/** Fill, strided copy with broadcasting and conversion, contiguous and cast (kernels/cast.cu). */
+final class CudaCopy {
+    static final Kernel COPY = Kernel.of("cast", "cast_copy");
+    static final Kernel COPY_RAW = Kernel.of("cast", "cast_copy_raw");
+    static final Kernel FILL = Kernel.of("cast", "cast_fill");
+
+    private CudaCopy() {}
+
+    static void fill(CudaContext ctx, Tensor dst, double value) {
+        CudaOps.requireOn(ctx, "fill", dst);
+        Geometry g = Geometry.of(dst.shape(), dst.strides());
+        CudaOps.launch(ctx, FILL, g, KernelArgs.begin().ptr(CudaOps.addr(dst)).i32(CudaOps.dt(dst)).f64(value).geom(g));
+    }
+
+    static void copy(CudaContext ctx, Tensor src, Tensor dst) {
+        CudaOps.requireOn(ctx, "copy", src, dst);
+        int[] shape = dst.shape();
+        Geometry g = Geometry.of(shape, dst.strides(), CudaOps.bstrides("copy", src, shape));
+        if (src.dtype() == dst.dtype()) {
+            CudaOps.launch(ctx, COPY_RAW, g, KernelArgs.begin().ptr(CudaOps.addr(dst)).ptr(CudaOps.addr(src)).i32(dst.dtype().byteSize()).geom(g));
+        } else {
+            CudaOps.launch(ctx, COPY, g, KernelArgs.begin().ptr(CudaOps.addr(dst)).i32(CudaOps.dt(dst)).ptr(CudaOps.addr(src))
+                    .i32(CudaOps.dt(src)).geom(g));
+        }
+    }
+
+    static Tensor contiguous(CudaContext ctx, Tensor x) {
+        if (x.isContiguous()) return x.asStrided(x.shape(), x.strides(), x.offset());
+        Tensor out = CudaOps.empty(ctx, x.dtype(), x.shape());
+        copy(ctx, x, out);
+        return out;
+    }
+
+    static Tensor cast(CudaContext ctx, Tensor x, DType to) {
+        Tensor out = CudaOps.empty(ctx, to, x.shape());
+        copy(ctx, x, out);
+        return out;
+    }
+
+    /** {@code x} itself when contiguous (the caller must not close it), else a contiguous copy (closed by {@link #release}). */
+    static Tensor dense(CudaContext ctx, Tensor x) {
+        if (x.isContiguous()) return x;
+        Tensor out = CudaOps.empty(ctx, x.dtype(), x.shape());
+        copy(ctx, x, out);
+        return out;
+    }
+
+    /** A dense tensor of dtype {@code to} (x itself when it already is one). */
+    static Tensor denseAs(CudaContext ctx, Tensor x, DType to) {
+        if (x.dtype() == to) return dense(ctx, x);
+        return cast(ctx, x, to);
+    }
+
+    static void release(Tensor copy, Tensor original) {
+        if (copy != null && copy != original) copy.close();
+    }
+
+    static String str(Tensor t) { return Shapes.str(t.shape()); }
+}

@@ -1,0 +1,39 @@
+package dev.clipvil.backend.cuda;
+
+import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.Tensor;
+
+/**
+ * Random fills from a counter-based hash of (seed, element index) (kernels/random.cu): deterministic for
+ * a seed whatever the launch shape; the CPU backend's distributions, not its bits.
+ */
+final class CudaRandom {
+    static final Kernel UNIFORM = Kernel.of("random", "random_uniform");
+    static final Kernel NORMAL = Kernel.of("random", "random_normal");
+    static final Kernel DROPOUT = Kernel.of("random", "random_dropout_mask");
+
+    private CudaRandom() {}
+
+    static void fillUniform(CudaContext ctx, Tensor dst, double lo, double hi, long seed) {
+        DTypes.requireFloat("uniform_", dst.dtype());
+        CudaOps.requireOn(ctx, "uniform_", dst);
+        Geometry g = Geometry.of(dst.shape(), dst.strides());
+        CudaOps.launch(ctx, UNIFORM, g, KernelArgs.begin().ptr(CudaOps.addr(dst)).i32(CudaOps.dt(dst)).f64(lo).f64(hi).i64(seed).geom(g));
+    }
+
+    static void fillNormal(CudaContext ctx, Tensor dst, double mean, double std, long seed) {
+        DTypes.requireFloat("normal_", dst.dtype());
+        CudaOps.requireOn(ctx, "normal_", dst);
+        Geometry g = Geometry.of(dst.shape(), dst.strides());
+        CudaOps.launch(ctx, NORMAL, g, KernelArgs.begin().ptr(CudaOps.addr(dst)).i32(CudaOps.dt(dst)).f64(mean).f64(std).i64(seed).geom(g));
+    }
+
+    static Tensor dropoutMask(CudaContext ctx, int[] shape, DType dtype, double p, long seed) {
+        if (p < 0 || p >= 1) throw new IllegalArgumentException("dropout: p must be in [0, 1), got " + p);
+        DTypes.requireFloat("dropout", dtype);
+        Tensor out = CudaOps.empty(ctx, dtype, shape);
+        CudaOps.launchN(ctx, DROPOUT, out.numel(), KernelArgs.begin().ptr(CudaOps.addr(out)).i32(CudaOps.dt(out)).i32(out.numel())
+                .f64(p).f64(1.0 / (1.0 - p)).i64(seed));
+        return out;
+    }
+}
