@@ -211,22 +211,19 @@ struct BwdWeightNchwF32 {
     }
 };
 
-extern "C" __global__ void __launch_bounds__(256)
-clipvil_conv2d_fwd_nchw_f32(const float* x, const float* w, const float* bias, float* out, GEOM_PARAMS) {
+extern "C" __global__ void clipvil_conv2d_fwd_nchw_f32(const float* x, const float* w, const float* bias, float* out, GEOM_PARAMS) {
     const ConvGeom g = GEOM_INIT;
     const FwdNchwF32 op{x, w, bias, out, g, (int)blockIdx.z};
     gemm_f32_tile<false, true>(op, N * P * Q, g.Kg(), 0, g.Cg() * R * S);
 }
 
-extern "C" __global__ void __launch_bounds__(256)
-clipvil_conv2d_bwd_input_nchw_f32(const float* gy, const float* w, float* gx, GEOM_PARAMS) {
+extern "C" __global__ void clipvil_conv2d_bwd_input_nchw_f32(const float* gy, const float* w, float* gx, GEOM_PARAMS) {
     const ConvGeom g = GEOM_INIT;
     const BwdInputNchwF32 op{gy, w, gx, g, (int)blockIdx.z};
     gemm_f32_tile<false, true>(op, N * H * W, g.Cg(), 0, g.Kg() * R * S);
 }
 
-extern "C" __global__ void __launch_bounds__(256)
-clipvil_conv2d_bwd_weight_nchw_f32(const float* gy, const float* x, float* gw, int splits, GEOM_PARAMS) {
+extern "C" __global__ void clipvil_conv2d_bwd_weight_nchw_f32(const float* gy, const float* x, float* gw, int splits, GEOM_PARAMS) {
     const ConvGeom g = GEOM_INIT;
     const int gi = blockIdx.z / splits, split = blockIdx.z % splits;
     const int kTotal = N * P * Q;
@@ -265,8 +262,7 @@ __device__ __forceinline__ void mma_bf16_16816(float* c, const unsigned* a, unsi
 #endif
 }
 
-extern "C" __global__ void __launch_bounds__(128)
-clipvil_conv2d_fwd_nhwc_bf16(const bf16_t* x, const bf16_t* w, const float* bias, bf16_t* out, GEOM_PARAMS) {
+extern "C" __global__ void clipvil_conv2d_fwd_nhwc_bf16(const bf16_t* x, const bf16_t* w, const float* bias, bf16_t* out, GEOM_PARAMS) {
     __shared__ __align__(16) bf16_t sA[CT_BM][CT_LD];
     __shared__ __align__(16) bf16_t sB[CT_BN][CT_LD];
     const int Cg = C / G, Kg = K / G, gi = blockIdx.z;
@@ -393,12 +389,10 @@ __device__ __forceinline__ void transpose_batched(const T* __restrict__ src, T* 
     }
 }
 
-extern "C" __global__ void __launch_bounds__(256)
-clipvil_transpose_batched_f32(const float* src, float* dst, int batch, int rows, int cols) {
+extern "C" __global__ void clipvil_transpose_batched_f32(const float* src, float* dst, int batch, int rows, int cols) {
     transpose_batched<float>(src, dst, rows, cols);
 }
 
-extern "C" __global__ void __launch_bounds__(256)
-clipvil_transpose_batched_bf16(const bf16_t* src, bf16_t* dst, int batch, int rows, int cols) {
+extern "C" __global__ void clipvil_transpose_batched_bf16(const bf16_t* src, bf16_t* dst, int batch, int rows, int cols) {
     transpose_batched<bf16_t>(src, dst, rows, cols);
 }

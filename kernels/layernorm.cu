@@ -288,44 +288,35 @@ __device__ __forceinline__ void ln_bwd_params_partial(const T* __restrict__ gy, 
 // =============================================================================================
 // entry points
 // =============================================================================================
-extern "C" __global__ void __launch_bounds__(128)
-clipvil_ln_fwd_f32(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd, int rows, int C, float eps) {
+extern "C" __global__ void clipvil_ln_fwd_f32(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd, int rows, int C, float eps) {
     ln_fwd<float, false>(x, nullptr, w, b, y, nullptr, mean, rstd, rows, C, eps);
 }
-extern "C" __global__ void __launch_bounds__(128)
-clipvil_ln_fwd_bf16(const bf16_t* x, const float* w, const float* b, bf16_t* y, float* mean, float* rstd, int rows, int C, float eps) {
+extern "C" __global__ void clipvil_ln_fwd_bf16(const bf16_t* x, const float* w, const float* b, bf16_t* y, float* mean, float* rstd, int rows, int C, float eps) {
     ln_fwd<bf16_t, false>(x, nullptr, w, b, y, nullptr, mean, rstd, rows, C, eps);
 }
-extern "C" __global__ void __launch_bounds__(128)
-clipvil_ln_fwd_residual_f32(const float* x, const float* r, const float* w, const float* b, float* y, float* sum,
+extern "C" __global__ void clipvil_ln_fwd_residual_f32(const float* x, const float* r, const float* w, const float* b, float* y, float* sum,
                             float* mean, float* rstd, int rows, int C, float eps) {
     ln_fwd<float, true>(x, r, w, b, y, sum, mean, rstd, rows, C, eps);
 }
-extern "C" __global__ void __launch_bounds__(128)
-clipvil_ln_fwd_residual_bf16(const bf16_t* x, const bf16_t* r, const float* w, const float* b, bf16_t* y, bf16_t* sum,
+extern "C" __global__ void clipvil_ln_fwd_residual_bf16(const bf16_t* x, const bf16_t* r, const float* w, const float* b, bf16_t* y, bf16_t* sum,
                              float* mean, float* rstd, int rows, int C, float eps) {
     ln_fwd<bf16_t, true>(x, r, w, b, y, sum, mean, rstd, rows, C, eps);
 }
-extern "C" __global__ void __launch_bounds__(128)
-clipvil_ln_bwd_dx_f32(const float* gy, const float* x, const float* w, const float* mean, const float* rstd, float* gx, int rows, int C) {
+extern "C" __global__ void clipvil_ln_bwd_dx_f32(const float* gy, const float* x, const float* w, const float* mean, const float* rstd, float* gx, int rows, int C) {
     ln_bwd_dx<float>(gy, x, w, mean, rstd, gx, rows, C);
 }
-extern "C" __global__ void __launch_bounds__(128)
-clipvil_ln_bwd_dx_bf16(const bf16_t* gy, const bf16_t* x, const float* w, const float* mean, const float* rstd, bf16_t* gx, int rows, int C) {
+extern "C" __global__ void clipvil_ln_bwd_dx_bf16(const bf16_t* gy, const bf16_t* x, const float* w, const float* mean, const float* rstd, bf16_t* gx, int rows, int C) {
     ln_bwd_dx<bf16_t>(gy, x, w, mean, rstd, gx, rows, C);
 }
-extern "C" __global__ void __launch_bounds__(256)
-clipvil_ln_bwd_params_partial_f32(const float* gy, const float* x, const float* mean, const float* rstd, float* pw, float* pb,
+extern "C" __global__ void clipvil_ln_bwd_params_partial_f32(const float* gy, const float* x, const float* mean, const float* rstd, float* pw, float* pb,
                                   int rows, int C, int rowsPerChunk) {
     ln_bwd_params_partial<float>(gy, x, mean, rstd, pw, pb, rows, C, rowsPerChunk);
 }
-extern "C" __global__ void __launch_bounds__(256)
-clipvil_ln_bwd_params_partial_bf16(const bf16_t* gy, const bf16_t* x, const float* mean, const float* rstd, float* pw, float* pb,
+extern "C" __global__ void clipvil_ln_bwd_params_partial_bf16(const bf16_t* gy, const bf16_t* x, const float* mean, const float* rstd, float* pw, float* pb,
                                    int rows, int C, int rowsPerChunk) {
     ln_bwd_params_partial<bf16_t>(gy, x, mean, rstd, pw, pb, rows, C, rowsPerChunk);
 }
-extern "C" __global__ void __launch_bounds__(256)
-clipvil_ln_bwd_params_reduce(const float* pw, const float* pb, float* gw, float* gb, int chunks, int C) {
+extern "C" __global__ void clipvil_ln_bwd_params_reduce(const float* pw, const float* pb, float* gw, float* gb, int chunks, int C) {
     const int col = blockIdx.x * blockDim.x + threadIdx.x;
     if (col >= C) return;
     float tw = 0.f, tb = 0.f;
