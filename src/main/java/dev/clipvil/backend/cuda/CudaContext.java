@@ -34,7 +34,10 @@ public final class CudaContext {
         int n = CudaRuntime.requireAvailable("cuda:" + index);
         if (index < 0 || index >= n) throw new CudaException("cuda:" + index + ": no such device (" + n + " CUDA device" + (n == 1 ? "" : "s") + ")");
         synchronized (CONTEXTS) {
-            if (CONTEXTS[index] == null) CONTEXTS[index] = new CudaContext(index);
+            if (CONTEXTS[index] == null) {
+                CONTEXTS[index] = new CudaContext(index);
+                dev.clipvil.tensor.Storage.registerAllocator(Device.Kind.CUDA, CudaStorage::allocateOn);
+            }
             return CONTEXTS[index];
         }
     }

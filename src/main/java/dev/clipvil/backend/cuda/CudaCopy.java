@@ -1,6 +1,8 @@
 package dev.clipvil.backend.cuda;
 
+import dev.clipvil.backend.cpu.CpuBackend;
 import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.Device;
 import dev.clipvil.tensor.Shapes;
 import dev.clipvil.tensor.Tensor;
 
@@ -18,7 +20,31 @@ final class CudaCopy {
         CudaOps.launch(ctx, FILL, g, KernelArgs.begin().ptr(CudaOps.addr(dst)).i32(CudaOps.dt(dst)).f64(value).geom(g));
     }
 
+    /**
+     * dst = src (broadcast, converted). Either side may also be a CPU tensor (Creation.to and state-dict
+     * loading copy across devices through the device's backend): the host side goes through a
+     * contiguous staging copy, the conversion and broadcast then run where the destination is.
+     */
     static void copy(CudaContext ctx, Tensor src, Tensor dst) {
+        boolean srcHost = src.device().kind() == Device.Kind.CPU, dstHost = dst.device().kind() == Device.Kind.CPU;
+        if (srcHost && dstHost) {
+            CpuBackend.get().copy(src, dst);
+            return;
+        }
+        if (dstHost) {
+            CudaOps.requireOn(ctx, "copy", src);
+            try (Tensor h = CudaTransfer.toHost(src)) {
+                CpuBackend.get().copy(h, dst);
+            }
+            return;
+        }
+        if (srcHost) {
+            CudaOps.requireOn(ctx, "copy", dst);
+            try (Tensor d = CudaTransfer.toDevice(src, ctx.device())) {
+                copy(ctx, d, dst);
+            }
+            return;
+        }
         CudaOps.requireOn(ctx, "copy", src, dst);
         int[] shape = dst.shape();
         Geometry g = Geometry.of(shape, dst.strides(), CudaOps.bstrides("copy", src, shape));

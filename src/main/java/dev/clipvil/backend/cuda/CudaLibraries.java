@@ -69,7 +69,7 @@ public final class CudaLibraries {
     /** Statuses for when loading is not even tried (no driver on this machine). */
     static List<Status> notTried(String why) {
         List<Status> out = new ArrayList<>();
-        for (Binding b : BINDINGS) out.add(new Status(b.name(), b.provides(), false, "not tried: " + why));
+        for (Binding b : BINDINGS) out.add(new Status(b.name(), b.provides(), false, why));
         return List.copyOf(out);
     }
 
@@ -86,7 +86,7 @@ public final class CudaLibraries {
         String msg = root.getMessage();
         if (msg == null && t.getMessage() != null) msg = t.getMessage();
         String s = kind + (msg == null ? "" : ": " + msg.replace('\n', ' ').trim());
-        if (root != t && !(t instanceof ExceptionInInitializerError)) s = t.getClass().getSimpleName() + " <- " + s;
+        if (root != t && !(t instanceof ExceptionInInitializerError) && root.getClass() != t.getClass()) s = t.getClass().getSimpleName() + " <- " + s;
         return s.length() > 400 ? s.substring(0, 397) + "..." : s;
     }
 }

@@ -21,8 +21,22 @@ public final class CudaMemory {
     long allocate(long bytes, String what) {
         if (bytes == 0) return 0;
         ctx.makeCurrent();
-        return cache.allocate(bytes, what);
+        long ptr = cache.allocate(bytes, what);
+        if (poison) {
+            int err = cudart.cudaMemsetAsync(poisonPtr.at(ptr), 0xFF, bytes, ctx.stream());
+            if (err != 0) CudaCheck.rt(err, "cudaMemsetAsync(poison " + bytes + " bytes)");
+        }
+        return ptr;
     }
+
+    /**
+     * Fills every new allocation with 0xFF bytes (NaN in F32, BF16 and F16) so that a kernel that
+     * leaves part of its output unwritten shows up as NaN in the parity tests. Env CLIPVIL_CUDA_POISON=1.
+     */
+    public static void setPoison(boolean on) { poison = on; }
+
+    private static volatile boolean poison = "1".equals(System.getenv("CLIPVIL_CUDA_POISON"));
+    private final RawPointer poisonPtr = new RawPointer();
 
     void release(long ptr, long bytes) {
         if (ptr != 0) cache.release(ptr, bytes);

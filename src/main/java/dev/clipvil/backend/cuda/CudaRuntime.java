@@ -39,7 +39,7 @@ public final class CudaRuntime {
         CudaProbe.Result probe = CudaProbe.probe();
         if (!probe.driverFound() && System.getenv("CLIPVIL_CUDA_FORCE_LOAD") == null) {
             String why = probe.describe();
-            return new Availability(false, 0, why, CudaLibraries.notTried(why));
+            return new Availability(false, 0, why, CudaLibraries.notTried("not tried (no NVIDIA driver)"));
         }
         List<CudaLibraries.Status> libs = CudaLibraries.load();
         if (!CudaLibraries.isLoaded("cudart")) {

@@ -39,6 +39,13 @@ public final class CudaTransfer {
     /** A new CPU tensor with {@code x}'s elements and layout (the whole storage is copied down once). */
     public static Tensor toHost(Tensor x) {
         if (x.device().kind() == Device.Kind.CPU) return x.asStrided(x.shape(), x.strides(), x.offset());
+        if (x.numel() < x.storage().numel() / 2) {
+            // a small view of a big storage: gather it on the device, copy down only that
+            try (Tensor c = CudaCopy.cast(((CudaStorage) x.storage()).context(), x, x.dtype())) {
+                HostStorage h = c.storage().host();
+                return Tensor.wrap(h, c.shape(), c.strides(), c.offset());
+            }
+        }
         Storage s = x.storage();
         HostStorage h = s.host();
         return Tensor.wrap(h, x.shape(), x.strides(), x.offset());
