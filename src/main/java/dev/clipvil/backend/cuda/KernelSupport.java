@@ -8,14 +8,11 @@ import dev.clipvil.tensor.Tensor;
 /**
  * Device-tensor plumbing of the fused-kernel launchers ({@link CudaAttention}, {@link CudaLayerNorm},
  * {@link CudaConv}): allocation on a given context, element addresses, dense/cast copies and fills
- * through kernels/cast.cu. Every temporary it returns is the caller's to close (closing is
+ * (through {@link CudaCopy}). Every temporary it returns is the caller's to close (closing is
  * stream-ordered safe: all work of a device runs on its one stream).
  */
 final class KernelSupport {
     private KernelSupport() {}
-
-    static final Kernel CAST_COPY = Kernel.of("cast", "cast_copy");
-    static final Kernel CAST_FILL = Kernel.of("cast", "cast_fill");
 
     /** A new contiguous device tensor on {@code ctx} with uninitialised elements. */
     static Tensor empty(CudaContext ctx, DType dtype, int... shape) {
@@ -45,21 +42,10 @@ final class KernelSupport {
     }
 
     /** dst = src element by element (dtype conversion rounds to nearest even), any strides, same shape. */
-    static void copy(CudaContext ctx, Tensor src, Tensor dst) {
-        Geometry g = Geometry.of(dst.shape(), dst.strides(), src.strides());
-        KernelArgs a = KernelArgs.begin().ptr(ptr(dst)).i32(DTypes.code(dst.dtype())).ptr(ptr(src)).i32(DTypes.code(src.dtype())).geom(g);
-        KernelLaunch.launch(ctx, CAST_COPY, KernelLaunch.gridFor(ctx, g.numel()), KernelLaunch.BLOCK, 0, a);
-    }
+    static void copy(CudaContext ctx, Tensor src, Tensor dst) { CudaCopy.copy(ctx, src, dst); }
 
     /** Writes 0 into every element of {@code t}. */
-    static void zero(CudaContext ctx, Tensor t) { fill(ctx, t, 0.0); }
-
-    /** Writes {@code value} into every element of {@code t}. */
-    static void fill(CudaContext ctx, Tensor t, double value) {
-        Geometry g = Geometry.of(t.shape(), t.strides());
-        KernelArgs a = KernelArgs.begin().ptr(ptr(t)).i32(DTypes.code(t.dtype())).f64(value).geom(g);
-        KernelLaunch.launch(ctx, CAST_FILL, KernelLaunch.gridFor(ctx, g.numel()), KernelLaunch.BLOCK, 0, a);
-    }
+    static void zero(CudaContext ctx, Tensor t) { CudaCopy.fill(ctx, t, 0.0); }
 
     /** Element strides of {@code m} broadcast to {@code full} (right-aligned; 0 on broadcast dims). */
     static int[] broadcastStrides(String op, Tensor m, int[] full) {

@@ -5,13 +5,16 @@ import dev.clipvil.backend.cpu.CpuBackend;
 import dev.clipvil.tensor.DType;
 import dev.clipvil.tensor.MemoryScope;
 import dev.clipvil.tensor.Tensor;
+import dev.clipvil.testing.GpuAvailable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import static dev.clipvil.backend.cuda.KernelTestSupport.assertClose;
 import static dev.clipvil.backend.cuda.KernelTestSupport.f64;
 import static dev.clipvil.backend.cuda.KernelTestSupport.gpu;
-import static dev.clipvil.backend.cuda.KernelTestSupport.poison;
 import static dev.clipvil.backend.cuda.KernelTestSupport.random;
 import static dev.clipvil.backend.cuda.KernelTestSupport.up;
 
@@ -19,10 +22,18 @@ import static dev.clipvil.backend.cuda.KernelTestSupport.up;
  * kernels/attention.cu against the CPU backend in F64 on the same (BF16-rounded where BF16) inputs:
  * forward out and lse, backward gq/gk/gv; CLIP's sequence lengths, head dims 32..128 (and 48, which
  * runs the 64 instantiation), additive / BOOL / causal masks, Sq != Sk, non-contiguous q, a row with
- * every key masked. Outputs are NaN-poisoned before each run.
+ * every key masked. Device memory is NaN-poisoned on allocation.
  */
 @Tag("gpu")
+@ExtendWith(GpuAvailable.class)
 class CudaAttentionTest {
+    /** Every device allocation starts as NaN: an output element a kernel leaves unwritten fails the comparison. */
+    @BeforeEach
+    void poisonOn() { CudaMemory.setPoison(true); }
+
+    @AfterEach
+    void poisonOff() { CudaMemory.setPoison(false); }
+
     enum Mask { NONE, ADD_BROADCAST, ADD_FULL, BOOL_PADDING, BOOL_EMPTY_ROW }
 
     record Case(int b, int h, int sq, int sk, int d, Mask mask, boolean causal, boolean permutedQ) {}
@@ -89,13 +100,10 @@ class CudaAttentionTest {
 
             Tensor dq = view(up(ctx, q, dt), c), dk = up(ctx, k, dt), dv = up(ctx, v, dt), dgo = up(ctx, go, dt);
             Tensor dm = m == null ? null : up(ctx, m, m.dtype());
-            poison(ctx, dt, new int[]{c.b, c.h, c.sq, c.d});
-            poison(ctx, DType.F32, new int[]{c.b, c.h, c.sq});
             AttentionResult got = CudaAttention.forward(ctx, dq, dk, dv, dm, c.causal, scale);
             assertClose(what + " out", got.out(), ref.out(), tol);
             assertClose(what + " lse", got.lse(), ref.lse(), tol);
 
-            poison(ctx, dt, new int[]{c.b, c.h, c.sq, c.d}, new int[]{c.b, c.h, c.sk, c.d}, new int[]{c.b, c.h, c.sk, c.d});
             Tensor[] g = CudaAttention.backward(ctx, dgo, dq, dk, dv, got.out(), got.lse(), dm, c.causal, scale);
             assertClose(what + " gq", g[0], refG[0], tol);
             assertClose(what + " gk", g[1], refG[1], tol);

@@ -4,26 +4,19 @@ import dev.clipvil.backend.cpu.CpuBackend;
 import dev.clipvil.tensor.DType;
 import dev.clipvil.tensor.Shapes;
 import dev.clipvil.tensor.Tensor;
-import org.junit.jupiter.api.Assumptions;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Helpers of the fused-kernel GPU tests: the device context (or a skip with the printed reason where
- * no GPU is usable), random host inputs, uploads, NaN-poisoning of the memory a launch will hand out,
- * and a norm-relative comparison against a CPU F64 reference.
+ * Helpers of the fused-kernel GPU tests: the device context, random host inputs (BF16-rounded when
+ * the test runs BF16), uploads, and a norm-relative comparison against a CPU F64 reference.
  */
 final class KernelTestSupport {
     private KernelTestSupport() {}
 
-    /** The first GPU's context; skips the test (printing why) when CUDA is not usable here. */
-    static CudaContext gpu() {
-        CudaRuntime.Availability a = CudaRuntime.availability();
-        if (!a.available()) System.out.println("skipping GPU test: " + a.reason());
-        Assumptions.assumeTrue(a.available(), () -> "no usable GPU: " + a.reason());
-        return CudaContext.get(0);
-    }
+    /** The first GPU's context (the tests run under {@code GpuAvailable}, which skips them without one). */
+    static CudaContext gpu() { return CudaContext.get(0); }
 
     /** A host F32 tensor of uniform values in [lo, hi), rounded to BF16 first when {@code dtype} is BF16 (still stored F32). */
     static Tensor random(DType dtype, long seed, double lo, double hi, int... shape) {
@@ -48,21 +41,6 @@ final class KernelTestSupport {
 
     /** A host F64 copy (the reference's input). */
     static Tensor f64(Tensor hostF32) { return CpuBackend.get().cast(hostF32, DType.F64); }
-
-    /**
-     * Fills freshly allocated blocks of these sizes with NaN and returns them to the cache, so that
-     * the next allocations of the same sizes (the kernel's outputs) start out as NaN: an element a
-     * kernel forgets to write shows up as NaN in the comparison.
-     */
-    static void poison(CudaContext ctx, DType dtype, int[]... shapes) {
-        Tensor[] ts = new Tensor[shapes.length];
-        for (int i = 0; i < shapes.length; i++) {
-            ts[i] = KernelSupport.empty(ctx, dtype, shapes[i]);
-            KernelSupport.fill(ctx, ts[i], Double.NaN);
-        }
-        ctx.synchronize();
-        for (Tensor t : ts) t.close();
-    }
 
     /** Asserts max |got - want| <= tol * max(max |want|, 1e-3) and that nothing is NaN. */
     static void assertClose(String what, Tensor got, Tensor want, double tol) {
