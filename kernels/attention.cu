@@ -582,6 +582,220 @@ __device__ __forceinline__ void attn_bwd_simt(
 }
 
 // =============================================================================================
+// Backward, BF16 tensor cores, head dims up to 64 (the shared tiles of larger ones exceed the 48 KB
+// static limit; those use the SIMT backward). One CTA = 64 keys of one (b, h); 4 warps x 16 keys.
+// It walks the query blocks of 32 rows. Per block, each warp computes for its 16 keys (transposed
+// products, keys as the mma's M so the results stay in the warp's registers):
+//   S^T  = K_w Q^T       A = K rows (registers),  B[d][q] = Q[q][d]   from sQ[q][d]
+//   P^T  = exp(scale S^T + mask - lse[q])   (0 where hidden)
+//   dP^T = V_w gO^T      A = V rows (registers),  B[d][q] = gO[q][d]  from sG[q][d]
+//   dS^T = P^T * (dP^T - delta[q])
+//   gv_w += P^T gO       A = P^T (C layout reused), B[q][d] = gO[q][d] from sGt[d][q]
+//   gk_w += dS^T Q       A = dS^T,                 B[q][d] = Q[q][d]  from sQt[d][q]
+// then dS^T goes to shared memory as sDS[q][key] (bf16) and the CTA computes
+//   gq[32 q][D] += scale * dS K   A[q][key] from sDS, B[key][d] = K[key][d] from sKt[d][key]
+// (warp w: query rows 16 (w & 1).., dim tiles of half (w >> 1)), added to dqAcc with atomicAdd.
+// Fragment layout: see the forward tensor-core kernel above.
+// =============================================================================================
+#define TB_BK 64
+#define TB_BQ 32
+
+template <int D>
+__device__ __forceinline__ void attn_bwd_tc(
+    const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v, const bf16_t* __restrict__ gOut,
+    const float* __restrict__ lse, const float* __restrict__ delta, const void* __restrict__ mask,
+    float* __restrict__ dqAcc, bf16_t* __restrict__ gk, bf16_t* __restrict__ gv,
+    int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    static_assert(D <= 64, "the tensor-core backward keeps its tiles in static shared memory: D <= 64");
+    __shared__ __align__(16) bf16_t sQ[TB_BQ][D + 8];
+    __shared__ __align__(16) bf16_t sG[TB_BQ][D + 8];
+    __shared__ __align__(16) bf16_t sQt[D][TB_BQ + 8];
+    __shared__ __align__(16) bf16_t sGt[D][TB_BQ + 8];
+    __shared__ __align__(16) bf16_t sKt[D][TB_BK + 8];
+    __shared__ __align__(16) bf16_t sDS[TB_BQ][TB_BK + 8];
+    __shared__ float sL[TB_BQ], sDelta[TB_BQ];
+
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, t = lane & 3;
+    const int bh = blockIdx.x, b = bh / H, h = bh % H;
+    const int j0 = blockIdx.y * TB_BK;
+    const int jLo = j0 + warp * 16 + g;  // the two keys (M rows) this lane holds
+    const int jHi = jLo + 8;
+
+    const bf16_t* qh = q + (i64)b * qsb + (i64)h * qsh;
+    const bf16_t* kh = k + (i64)b * ksb + (i64)h * ksh;
+    const bf16_t* vh = v + (i64)b * vsb + (i64)h * vsh;
+    const bf16_t* gh = gOut + (i64)bh * Sq * dim;  // contiguous [Sq, dim]
+    const float* lh = lse + (i64)bh * Sq;
+    const float* dh = delta + (i64)bh * Sq;
+    float* dqh = dqAcc + (i64)bh * Sq * dim;
+    const i64 mHead = (i64)b * msb + (i64)h * msh;
+
+    // K and V rows of the warp's 16 keys as A fragments; K^T of the CTA's 64 keys in shared memory.
+    unsigned kf[D / 16][4], vf[D / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < D / 16; kk++) {
+        const int c0 = kk * 16 + 2 * t, c1 = c0 + 8;
+        kf[kk][0] = ld_bf16_bits(kh, jLo, Sk, c0, dim, kss, ksd) | (ld_bf16_bits(kh, jLo, Sk, c0 + 1, dim, kss, ksd) << 16);
+        kf[kk][1] = ld_bf16_bits(kh, jHi, Sk, c0, dim, kss, ksd) | (ld_bf16_bits(kh, jHi, Sk, c0 + 1, dim, kss, ksd) << 16);
+        kf[kk][2] = ld_bf16_bits(kh, jLo, Sk, c1, dim, kss, ksd) | (ld_bf16_bits(kh, jLo, Sk, c1 + 1, dim, kss, ksd) << 16);
+        kf[kk][3] = ld_bf16_bits(kh, jHi, Sk, c1, dim, kss, ksd) | (ld_bf16_bits(kh, jHi, Sk, c1 + 1, dim, kss, ksd) << 16);
+        vf[kk][0] = ld_bf16_bits(vh, jLo, Sk, c0, dim, vss, vsd) | (ld_bf16_bits(vh, jLo, Sk, c0 + 1, dim, vss, vsd) << 16);
+        vf[kk][1] = ld_bf16_bits(vh, jHi, Sk, c0, dim, vss, vsd) | (ld_bf16_bits(vh, jHi, Sk, c0 + 1, dim, vss, vsd) << 16);
+        vf[kk][2] = ld_bf16_bits(vh, jLo, Sk, c1, dim, vss, vsd) | (ld_bf16_bits(vh, jLo, Sk, c1 + 1, dim, vss, vsd) << 16);
+        vf[kk][3] = ld_bf16_bits(vh, jHi, Sk, c1, dim, vss, vsd) | (ld_bf16_bits(vh, jHi, Sk, c1 + 1, dim, vss, vsd) << 16);
+    }
+    for (int e = tid; e < TB_BK * D; e += blockDim.x) {
+        const int c = e / D, d = e % D;
+        sKt[d][c] = (bf16_t)ld_bf16_bits(kh, j0 + c, Sk, d, dim, kss, ksd);
+    }
+
+    float accK[D / 8][4], accV[D / 8][4];
+#pragma unroll
+    for (int x = 0; x < D / 8; x++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) accK[x][e] = accV[x][e] = 0.f;
+
+    const int iStart = causal ? (j0 / TB_BQ) * TB_BQ : 0;  // earlier queries see none of these keys
+    for (int i0 = iStart; i0 < Sq; i0 += TB_BQ) {
+        __syncthreads();  // the previous block's readers of sQ, sG, sQt, sGt, sDS are done
+        for (int e = tid; e < TB_BQ * D; e += blockDim.x) {
+            const int rr = e / D, d = e % D, ii = i0 + rr;
+            const bf16_t qv = (bf16_t)ld_bf16_bits(qh, ii, Sq, d, dim, qss, qsd);
+            const bf16_t gv_ = (bf16_t)ld_bf16_bits(gh, ii, Sq, d, dim, dim, 1);
+            sQ[rr][d] = qv;
+            sQt[d][rr] = qv;
+            sG[rr][d] = gv_;
+            sGt[d][rr] = gv_;
+        }
+        if (tid < TB_BQ) {
+            const int ii = i0 + tid;
+            sL[tid] = ii < Sq ? lh[ii] : CLIPVIL_INF;
+            sDelta[tid] = ii < Sq ? dh[ii] : 0.f;
+        }
+        __syncthreads();
+
+        // ---- S^T and dP^T: 16 keys x 32 queries = 4 n8 tiles
+        float s[TB_BQ / 8][4], dp[TB_BQ / 8][4];
+#pragma unroll
+        for (int nt = 0; nt < TB_BQ / 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) s[nt][e] = dp[nt][e] = 0.f;
+#pragma unroll
+        for (int kk = 0; kk < D / 16; kk++) {
+#pragma unroll
+            for (int nt = 0; nt < TB_BQ / 8; nt++) {
+                const bf16_t* qr = &sQ[nt * 8 + g][kk * 16 + 2 * t];
+                mma_bf16_16816(s[nt], kf[kk], *(const unsigned*)qr, *(const unsigned*)(qr + 8));
+                const bf16_t* gr = &sG[nt * 8 + g][kk * 16 + 2 * t];
+                mma_bf16_16816(dp[nt], vf[kk], *(const unsigned*)gr, *(const unsigned*)(gr + 8));
+            }
+        }
+
+        // ---- P^T and dS^T in place: element e of tile nt is (key e < 2 ? jLo : jHi,
+        //      query i0 + nt * 8 + 2t + (e & 1))
+#pragma unroll
+        for (int nt = 0; nt < TB_BQ / 8; nt++) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int j = (e >> 1) ? jHi : jLo;
+                const int rr = nt * 8 + 2 * t + (e & 1), ii = i0 + rr;
+                const float l = sL[rr];
+                const bool visible = ii < Sq && j < Sk && !(causal && j > ii) && l != CLIPVIL_INF;
+                float p = 0.f;
+                if (visible) {
+                    float sv = s[nt][e] * scale;
+                    if (maskKind != 0) sv += mask_value(mask, maskKind, mHead + (i64)ii * msq + (i64)j * msk);
+                    p = expf(sv - l);
+                }
+                s[nt][e] = p;
+                dp[nt][e] = p * (dp[nt][e] - sDelta[rr]);
+            }
+        }
+
+        // ---- gv += P^T gO, gk += dS^T Q: k = the 32 queries in 2 k16 steps
+#pragma unroll
+        for (int kc = 0; kc < TB_BQ / 16; kc++) {
+            unsigned ap[4], ad[4];
+            ap[0] = pack_bf16(s[2 * kc][0], s[2 * kc][1]);
+            ap[1] = pack_bf16(s[2 * kc][2], s[2 * kc][3]);
+            ap[2] = pack_bf16(s[2 * kc + 1][0], s[2 * kc + 1][1]);
+            ap[3] = pack_bf16(s[2 * kc + 1][2], s[2 * kc + 1][3]);
+            ad[0] = pack_bf16(dp[2 * kc][0], dp[2 * kc][1]);
+            ad[1] = pack_bf16(dp[2 * kc][2], dp[2 * kc][3]);
+            ad[2] = pack_bf16(dp[2 * kc + 1][0], dp[2 * kc + 1][1]);
+            ad[3] = pack_bf16(dp[2 * kc + 1][2], dp[2 * kc + 1][3]);
+#pragma unroll
+            for (int x = 0; x < D / 8; x++) {
+                const bf16_t* gr = &sGt[x * 8 + g][kc * 16 + 2 * t];
+                mma_bf16_16816(accV[x], ap, *(const unsigned*)gr, *(const unsigned*)(gr + 8));
+                const bf16_t* qr = &sQt[x * 8 + g][kc * 16 + 2 * t];
+                mma_bf16_16816(accK[x], ad, *(const unsigned*)qr, *(const unsigned*)(qr + 8));
+            }
+        }
+
+        // ---- dS^T -> sDS[query][key] (bf16), then gq += scale * dS K over the CTA's 64 keys
+#pragma unroll
+        for (int nt = 0; nt < TB_BQ / 8; nt++) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int rr = nt * 8 + 2 * t + (e & 1);
+                const int c = warp * 16 + g + (e >> 1) * 8;
+                sDS[rr][c] = f32_to_bf16(dp[nt][e]);
+            }
+        }
+        __syncthreads();
+        {
+            const int mt = warp & 1;            // query rows mt * 16 .. + 15
+            const int half = warp >> 1;         // dim n8 tiles [half * D / 16, (half + 1) * D / 16)
+            float dq[D / 16][4];
+#pragma unroll
+            for (int x = 0; x < D / 16; x++) dq[x][0] = dq[x][1] = dq[x][2] = dq[x][3] = 0.f;
+#pragma unroll
+            for (int kc = 0; kc < TB_BK / 16; kc++) {
+                unsigned a[4];
+                const int r0 = mt * 16 + g, cb = kc * 16 + 2 * t;
+                a[0] = *(const unsigned*)&sDS[r0][cb];
+                a[1] = *(const unsigned*)&sDS[r0 + 8][cb];
+                a[2] = *(const unsigned*)&sDS[r0][cb + 8];
+                a[3] = *(const unsigned*)&sDS[r0 + 8][cb + 8];
+#pragma unroll
+                for (int x = 0; x < D / 16; x++) {
+                    const bf16_t* kr = &sKt[(half * (D / 16) + x) * 8 + g][cb];
+                    mma_bf16_16816(dq[x], a, *(const unsigned*)kr, *(const unsigned*)(kr + 8));
+                }
+            }
+#pragma unroll
+            for (int x = 0; x < D / 16; x++) {
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int ii = i0 + mt * 16 + g + (e >> 1) * 8;
+                    const int d = (half * (D / 16) + x) * 8 + 2 * t + (e & 1);
+                    if (ii < Sq && d < dim && dq[x][e] != 0.f) atomicAdd(&dqh[(i64)ii * dim + d], dq[x][e] * scale);
+                }
+            }
+        }
+    }
+
+    // ---- gk, gv rows of the warp's keys: accK/accV[x][e] = (key e < 2 ? jLo : jHi, dim x * 8 + 2t + (e & 1))
+#pragma unroll
+    for (int x = 0; x < D / 8; x++) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            const int j = (e >> 1) ? jHi : jLo;
+            const int d = x * 8 + 2 * t + (e & 1);
+            if (j < Sk && d < dim) {
+                const i64 o = ((i64)bh * Sk + j) * dim + d;
+                gk[o] = f32_to_bf16(accK[x][e] * scale);
+                gv[o] = f32_to_bf16(accV[x][e]);
+            }
+        }
+    }
+}
+
+// =============================================================================================
 // extern "C" entry points
 // =============================================================================================
 #define FWD_PARAMS(T)                                                                                          \
@@ -632,6 +846,10 @@ extern "C" __global__ void clipvil_attn_fwd_bf16simt_d128(FWD_PARAMS(bf16_t)) { 
 extern "C" __global__ void clipvil_attn_fwd_bf16_d128(FWD_PARAMS(bf16_t)) { attn_fwd_tc<128>(FWD_ARGS); }
 extern "C" __global__ void clipvil_attn_bwd_f32_d128(BWD_PARAMS(float)) { attn_bwd_simt<float, 128>(BWD_ARGS); }
 extern "C" __global__ void clipvil_attn_bwd_bf16_d128(BWD_PARAMS(bf16_t)) { attn_bwd_simt<bf16_t, 128>(BWD_ARGS); }
+
+// tensor-core backward (BF16, D <= 64): block 128 threads, grid (B*H, ceil(Sk/64), 1)
+extern "C" __global__ void clipvil_attn_bwd_bf16tc_d32(BWD_PARAMS(bf16_t)) { attn_bwd_tc<32>(BWD_ARGS); }
+extern "C" __global__ void clipvil_attn_bwd_bf16tc_d64(BWD_PARAMS(bf16_t)) { attn_bwd_tc<64>(BWD_ARGS); }
 
 extern "C" __global__ void clipvil_attn_bwd_prep_f32(const float* gOut, const float* out, float* delta, float* dqAcc, int rows, int dim) {
     attn_bwd_prep<float>(gOut, out, delta, dqAcc, rows, dim);

@@ -127,7 +127,7 @@ static void runCase(const Case& c) {
         const void* mask = d.kind == 1 ? (const void*)d.maskF.data() : d.kind == 2 ? (const void*)d.maskB.data() : nullptr;
         std::vector<float> lse = nanv(rows), delta = nanv(rows), dq = nanv(nq);
         std::vector<float> out32, gq32, gk32, gv32;
-        const char* vn = variant == 0 ? "f32" : variant == 1 ? "bf16-tc" : "bf16-simt";
+        const char* vn = variant == 0 ? "f32" : variant == 1 ? (DT <= 64 ? "bf16-tc(bwd tc)" : "bf16-tc(bwd simt)") : "bf16-simt";
         if (!bf16) {
             std::vector<float> out = nanv(nq), gk = nanv(nk), gv = nanv(nk);
             emu_launch({(unsigned)(c.B * c.H), (unsigned)((c.Sq + 31) / 32), 1}, {128, 1, 1}, [&] {
@@ -161,7 +161,16 @@ static void runCase(const Case& c) {
             emu_launch({(unsigned)((rows + 3) / 4), 1, 1}, {128, 1, 1}, [&] {
                 attn_bwd_prep<bf16_t>(go.data(), out.data(), delta.data(), dq.data(), (int)rows, c.dim);
             });
-            emu_launch({(unsigned)(c.B * c.H), (unsigned)((c.Sk + 15) / 16), 1}, {64, 1, 1}, [&] {
+            if constexpr (DT <= 64) {
+                if (variant == 1) {  // the tensor-core backward
+                    emu_launch({(unsigned)(c.B * c.H), (unsigned)((c.Sk + 63) / 64), 1}, {128, 1, 1}, [&] {
+                        attn_bwd_tc<DT>(q.data(), k.data(), v.data(), go.data(), lse.data(), delta.data(), mask, dq.data(), gk.data(), gv.data(),
+                                        c.B, c.H, c.Sq, c.Sk, c.dim, d.qs[0], d.qs[1], d.qs[2], d.qs[3], d.ks[0], d.ks[1], d.ks[2], d.ks[3],
+                                        d.vs[0], d.vs[1], d.vs[2], d.vs[3], d.kind, d.ms[0], d.ms[1], d.ms[2], d.ms[3], c.causal, (float)scale);
+                    });
+                }
+            }
+            if (variant == 2 || DT > 64) emu_launch({(unsigned)(c.B * c.H), (unsigned)((c.Sk + 15) / 16), 1}, {64, 1, 1}, [&] {
                 attn_bwd_simt<bf16_t, DT>(q.data(), k.data(), v.data(), go.data(), lse.data(), delta.data(), mask, dq.data(), gk.data(),
                                           gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, d.qs[0], d.qs[1], d.qs[2], d.qs[3], d.ks[0], d.ks[1], d.ks[2],
                                           d.ks[3], d.vs[0], d.vs[1], d.vs[2], d.vs[3], d.kind, d.ms[0], d.ms[1], d.ms[2], d.ms[3], c.causal,
@@ -191,6 +200,9 @@ int main() {
     runCase<64>({1, 2, 33, 19, 48, 1, false, false});
     runCase<96>({2, 1, 50, 77, 96, 0, true, false});
     runCase<128>({2, 1, 70, 70, 128, 2, false, true});
+    runCase<64>({2, 2, 130, 130, 64, 2, true, true});
+    runCase<32>({1, 1, 20, 70, 32, 4, false, false});
+    runCase<64>({1, 1, 77, 50, 64, 1, true, false});
     std::printf(emu_failures ? "%d FAILED\n" : "all passed\n", emu_failures);
     return emu_failures ? 1 : 0;
 }

@@ -14,9 +14,10 @@ import java.util.Arrays;
  * Fused attention on the GPU (kernels/attention.cu). Parameters mirror {@code Backend.attention}/
  * {@code attentionBackward} with the device context first.
  *
- * <p>Kernel choice: F32 runs the SIMT kernels; BF16 runs the tensor-core forward (mma.sync, F32
- * accumulation) and the SIMT backward (BF16 loads, F32 math). {@code CLIPVIL_ATTN_SIMT=1} switches
- * the BF16 forward to the SIMT kernel (a cross-check of the tensor-core path). Each kernel is
+ * <p>Kernel choice: F32 runs the SIMT kernels (plain FMA, exact F32); BF16 runs the tensor-core
+ * forward (mma.sync, F32 accumulation) and, for head dims up to 64, the tensor-core backward (larger
+ * head dims use the SIMT backward: BF16 loads, F32 math). {@code CLIPVIL_ATTN_SIMT=1} switches BF16
+ * to the SIMT kernels in both directions (a cross-check of the tensor-core paths). Each kernel is
  * compiled for head dims 32, 64, 80, 96, 128 and takes the real head dim as an argument, so the
  * smallest instantiation at least as large is used (loads past the head dim read zeros). F16 data,
  * head dims above 128 and a value head dim different from the query's go through the
@@ -26,8 +27,9 @@ import java.util.Arrays;
  * (batch x head, query block) on grid.x = B*H (no 65535 cap) and grid.y = query blocks: 32 rows and
  * 128 threads (4 per row) for SIMT, 64 rows and 128 threads (4 warps x 16 rows) for tensor cores;
  * CLIP's 50-257 tokens give 1-9 query blocks per head and, at batch 256 x 12 heads, thousands of CTAs.
- * Backward: one CTA of 64 threads per (batch x head, 16 keys), walking the query blocks; gk/gv
- * accumulate in registers, gq by F32 atomicAdd into a buffer the pre-kernel zeroes.
+ * Backward: one CTA per (batch x head, key block) walking the query blocks (16 keys and 64 threads
+ * for SIMT, 64 keys and 4 warps for tensor cores); gk/gv accumulate in registers, gq by F32
+ * atomicAdd into a buffer the pre-kernel zeroes (then cast to BF16 for BF16 data).
  */
 final class CudaAttention {
     private CudaAttention() {}
@@ -38,12 +40,15 @@ final class CudaAttention {
     private static final Kernel[] FWD_BF16_SIMT = family("clipvil_attn_fwd_bf16simt_d");
     private static final Kernel[] BWD_F32 = family("clipvil_attn_bwd_f32_d");
     private static final Kernel[] BWD_BF16 = family("clipvil_attn_bwd_bf16_d");
+    /** Tensor-core backward, head dims 32 and 64 only (larger tiles exceed 48 KB of static shared memory). */
+    static final Kernel BWD_BF16_TC_D32 = Kernel.of("attention", "clipvil_attn_bwd_bf16tc_d32");
+    static final Kernel BWD_BF16_TC_D64 = Kernel.of("attention", "clipvil_attn_bwd_bf16tc_d64");
     static final Kernel PREP_F32 = Kernel.of("attention", "clipvil_attn_bwd_prep_f32");
     static final Kernel PREP_BF16 = Kernel.of("attention", "clipvil_attn_bwd_prep_bf16");
     static final Kernel F32_TO_BF16 = Kernel.of("attention", "clipvil_attn_f32_to_bf16");
 
     /** Rows per forward CTA of the SIMT and tensor-core kernels, keys per backward CTA. */
-    private static final int SIMT_ROWS = 32, TC_ROWS = 64, BWD_KEYS = 16;
+    private static final int SIMT_ROWS = 32, TC_ROWS = 64, BWD_KEYS = 16, TC_BWD_KEYS = 64;
     private static final boolean FORCE_SIMT = "1".equals(System.getenv("CLIPVIL_ATTN_SIMT"));
 
     private static Kernel[] family(String prefix) {
@@ -157,14 +162,17 @@ final class CudaAttention {
                     .ptr(KernelSupport.ptr(dqAcc)).i32(rows).i32(g.d);
             KernelLaunch.launch(ctx, f32 ? PREP_F32 : PREP_BF16, KernelSupport.ceilDiv(rows, 4), 128, 0, p);
 
-            // 2. one 64-thread CTA per (batch x head, 16 keys)
+            // 2. SIMT: one 64-thread CTA per (batch x head, 16 keys); tensor cores (BF16, D <= 64):
+            //    one 128-thread CTA (4 warps x 16 keys) per (batch x head, 64 keys)
+            boolean tc = !f32 && !FORCE_SIMT && HEAD_DIMS[g.slot] <= 64;
+            Kernel kern = f32 ? BWD_F32[g.slot] : !tc ? BWD_BF16[g.slot] : HEAD_DIMS[g.slot] == 32 ? BWD_BF16_TC_D32 : BWD_BF16_TC_D64;
             KernelArgs a = KernelArgs.begin()
                     .ptr(KernelSupport.ptr(q)).ptr(KernelSupport.ptr(k)).ptr(KernelSupport.ptr(v)).ptr(KernelSupport.ptr(god))
                     .ptr(KernelSupport.ptr(ld)).ptr(KernelSupport.ptr(delta)).ptr(KernelSupport.ptr(mask))
                     .ptr(KernelSupport.ptr(dqAcc)).ptr(KernelSupport.ptr(gk)).ptr(KernelSupport.ptr(gv))
                     .i32(g.b).i32(g.h).i32(g.sq).i32(g.sk).i32(g.d);
             pushTail(a, q, k, v, mask, ms, causal, scale);
-            KernelLaunch.launch(ctx, f32 ? BWD_F32[g.slot] : BWD_BF16[g.slot], g.b * g.h, KernelSupport.ceilDiv(g.sk, BWD_KEYS), 1, 64, 1, 1, 0, a);
+            KernelLaunch.launch(ctx, kern, g.b * g.h, KernelSupport.ceilDiv(g.sk, tc ? TC_BWD_KEYS : BWD_KEYS), 1, tc ? 128 : 64, 1, 1, 0, a);
 
             // 3. BF16: gq = bf16(dqAcc)
             if (!f32) {

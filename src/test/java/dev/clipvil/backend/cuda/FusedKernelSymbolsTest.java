@@ -33,7 +33,7 @@ class FusedKernelSymbolsTest {
                 }
             }
         }
-        assertEquals(25 + 3 + 9 + 6, ks.size());
+        assertEquals(25 + 2 + 3 + 9 + 6, ks.size());
         for (Kernel k : ks) {
             Set<String> names = KernelSymbolsTest.entryPoints(k.family());
             assertTrue(names.contains(k.name()), k + " is not an extern \"C\" __global__ entry of kernels/" + k.family() + ".cu");
