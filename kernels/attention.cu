@@ -294,7 +294,7 @@ __device__ __forceinline__ void attn_fwd_tc(
         if (vecK) {
             for (int e = tid; e < TC_BN * (D / 8); e += blockDim.x) {
                 const int c = e / (D / 8), d8 = (e % (D / 8)) * 8, j = j0 + c;
-                uint4 val = make_uint4(0u, 0u, 0u, 0u);
+                uint4 val = {0u, 0u, 0u, 0u};
                 if (j < Sk) val = *(const uint4*)(kh + (i64)j * kss + d8);
                 *(uint4*)&sK[c][d8] = val;
             }
@@ -307,7 +307,7 @@ __device__ __forceinline__ void attn_fwd_tc(
         if (vecV) {
             for (int e = tid; e < TC_BN * (D / 8); e += blockDim.x) {
                 const int c = e / (D / 8), d8 = (e % (D / 8)) * 8, j = j0 + c;
-                uint4 val = make_uint4(0u, 0u, 0u, 0u);
+                uint4 val = {0u, 0u, 0u, 0u};
                 if (j < Sk) val = *(const uint4*)(vh + (i64)j * vss + d8);
                 const unsigned w[4] = {val.x, val.y, val.z, val.w};
 #pragma unroll

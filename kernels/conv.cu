@@ -287,7 +287,7 @@ extern "C" __global__ void clipvil_conv2d_fwd_nhwc_bf16(const bf16_t* x, const b
             for (int e = tid; e < CT_BM * (CT_BK / 8); e += blockDim.x) {
                 const int row = e / (CT_BK / 8), kc = (e % (CT_BK / 8)) * 8;
                 const int m = m0 + row, kk = k0 + kc;
-                uint4 val = make_uint4(0u, 0u, 0u, 0u);
+                uint4 val = {0u, 0u, 0u, 0u};
                 if (m < M && kk < Kdim) {  // Cg % 8 == 0: these 8 k share (r, s), channels c..c+7
                     const int n = m / (P * Q), pq = m - n * (P * Q), p = pq / Q, q = pq - p * Q;
                     const int rs = kk / Cg, c = kk - rs * Cg, r = rs / S, s = rs - r * S;
@@ -316,7 +316,7 @@ extern "C" __global__ void clipvil_conv2d_fwd_nhwc_bf16(const bf16_t* x, const b
             for (int e = tid; e < CT_BN * (CT_BK / 8); e += blockDim.x) {
                 const int col = e / (CT_BK / 8), kc = (e % (CT_BK / 8)) * 8;
                 const int n = n0 + col, kk = k0 + kc;
-                uint4 val = make_uint4(0u, 0u, 0u, 0u);
+                uint4 val = {0u, 0u, 0u, 0u};
                 if (n < Kg && kk < Kdim) val = *(const uint4*)&w[(i64)(gi * Kg + n) * Kdim + kk];
                 *(uint4*)&sB[col][kc] = val;
             }

@@ -64,12 +64,16 @@ __device__ __forceinline__ void load_vec(const bf16_t* p, float* o) {
         o[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
     }
 }
-__device__ __forceinline__ void store_vec(float* p, const float* v) { *(float4*)p = make_float4(v[0], v[1], v[2], v[3]); }
+__device__ __forceinline__ void store_vec(float* p, const float* v) {
+    const float4 a = {v[0], v[1], v[2], v[3]};  // brace init, not make_float4: no header needed under NVRTC
+    *(float4*)p = a;
+}
 __device__ __forceinline__ void store_vec(bf16_t* p, const float* v) {
     unsigned w[4];
 #pragma unroll
     for (int i = 0; i < 4; i++) w[i] = (unsigned)f32_to_bf16(v[2 * i]) | ((unsigned)f32_to_bf16(v[2 * i + 1]) << 16);
-    *(uint4*)p = make_uint4(w[0], w[1], w[2], w[3]);
+    const uint4 a = {w[0], w[1], w[2], w[3]};
+    *(uint4*)p = a;
 }
 // N consecutive F32 parameters (N = 4 or 8), or the neutral value when p is null.
 template <int N> __device__ __forceinline__ void load_param(const float* p, int c, float neutral, float* o) {
