@@ -7,8 +7,8 @@
 //   out_i = sum_j softmax(s_i)_j v_j,  lse_i = log sum_j exp(s_ij)
 //   a row with every key hidden gives out_i = 0 and lse_i = +inf (so the backward's P is 0 there).
 //
-// Self-contained on purpose (no includes): NVRTC compiles this same file at run time without an
-// include path. BF16 is handled as raw 16-bit words (unsigned short); the conversions are below.
+// No system headers: NVRTC compiles this same file at run time (with common.cuh, which the loader
+// supplies). BF16 is handled as raw 16-bit words (unsigned short).
 //
 // ---------------------------------------------------------------------------------------------
 // ENTRY POINTS (all pointers are device pointers; strides and sizes are in ELEMENTS, as int)
@@ -57,20 +57,17 @@
 //        For f32, pass gq itself as dqAcc and skip this step.
 // ---------------------------------------------------------------------------------------------
 
+// common.cuh: bf16_to_f32 / f32_to_bf16 (round to nearest even) and warp_sum, shared with the other
+// families. The host emulator (kernels/host-emulation) supplies its own copies instead.
+#ifndef CLIPVIL_HOST_EMULATION
+#include "common.cuh"
+#endif
+
 typedef unsigned short bf16_t;
 typedef long long i64;
 
 #define CLIPVIL_INF __int_as_float(0x7f800000)
 
-__device__ __forceinline__ float bf16_to_f32(bf16_t h) { return __uint_as_float(((unsigned)h) << 16); }
-
-// Round to nearest even; NaN stays a (quiet) NaN.
-__device__ __forceinline__ bf16_t f32_to_bf16(float f) {
-    unsigned u = __float_as_uint(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (bf16_t)((u >> 16) | 0x40u);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (bf16_t)(u >> 16);
-}
 
 __device__ __forceinline__ float to_f32(float x) { return x; }
 __device__ __forceinline__ float to_f32(bf16_t x) { return bf16_to_f32(x); }

@@ -9,7 +9,7 @@
 //   [gi Cg, (gi + 1) Cg) and output channels [gi Kg, (gi + 1) Kg), Cg = C / G, Kg = K / G.
 //   out[n, k, p, q] = bias[k] + sum_{c, r, s} x[n, gi Cg + c, p sh - ph + r dh, q sw - pw + s dw] w[k, c, r, s]
 //
-// Self-contained (no includes) so NVRTC can compile it at run time. BF16 = raw 16-bit words.
+// No system headers (NVRTC compiles it at run time, with common.cuh). BF16 = raw 16-bit words.
 //
 // ---------------------------------------------------------------------------------------------
 // ENTRY POINTS (device pointers, contiguous tensors, sizes int). Every conv entry point takes the
@@ -36,17 +36,15 @@
 //        block (32, 8), grid (ceil(cols/32), ceil(rows/32), batch).
 // ---------------------------------------------------------------------------------------------
 
+// common.cuh: bf16_to_f32 / f32_to_bf16 (round to nearest even) and warp_sum, shared with the other
+// families. The host emulator (kernels/host-emulation) supplies its own copies instead.
+#ifndef CLIPVIL_HOST_EMULATION
+#include "common.cuh"
+#endif
+
 typedef unsigned short bf16_t;
 typedef long long i64;
 
-__device__ __forceinline__ float bf16_to_f32(bf16_t h) { return __uint_as_float(((unsigned)h) << 16); }
-
-__device__ __forceinline__ bf16_t f32_to_bf16(float f) {
-    unsigned u = __float_as_uint(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (bf16_t)((u >> 16) | 0x40u);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (bf16_t)(u >> 16);
-}
 
 __device__ __forceinline__ bool aligned16(const void* p) { return (((unsigned long long)p) & 15) == 0; }
 

@@ -4,7 +4,7 @@
 // Semantics match backend/cpu/CpuLayerNorm.java: mean and rstd = 1 / sqrt(var + eps) per row
 // (population variance), y = (x - mean) * rstd * w + b.
 //
-// Self-contained (no includes) so NVRTC can compile it at run time. BF16 = raw 16-bit words.
+// No system headers (NVRTC compiles it at run time, with common.cuh). BF16 = raw 16-bit words.
 //
 // ---------------------------------------------------------------------------------------------
 // ENTRY POINTS (device pointers; all tensors contiguous [rows, C]; w, b may be null (0): then
@@ -30,17 +30,15 @@
 //        block 256, grid (ceil(C/256), 1, 1).
 // ---------------------------------------------------------------------------------------------
 
+// common.cuh: bf16_to_f32 / f32_to_bf16 (round to nearest even) and warp_sum, shared with the other
+// families. The host emulator (kernels/host-emulation) supplies its own copies instead.
+#ifndef CLIPVIL_HOST_EMULATION
+#include "common.cuh"
+#endif
+
 typedef unsigned short bf16_t;
 typedef long long i64;
 
-__device__ __forceinline__ float bf16_to_f32(bf16_t h) { return __uint_as_float(((unsigned)h) << 16); }
-
-__device__ __forceinline__ bf16_t f32_to_bf16(float f) {
-    unsigned u = __float_as_uint(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (bf16_t)((u >> 16) | 0x40u);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (bf16_t)(u >> 16);
-}
 
 __device__ __forceinline__ float to_f32(float x) { return x; }
 __device__ __forceinline__ float to_f32(bf16_t x) { return bf16_to_f32(x); }
@@ -88,11 +86,6 @@ template <int N> __device__ __forceinline__ void load_param(const float* p, int 
 
 __device__ __forceinline__ bool aligned16(const void* p) { return (((unsigned long long)p) & 15) == 0; }
 
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-    return v;
-}
 
 // =============================================================================================
 // Forward (optionally fused residual add). One warp per row. Three passes over the row: sum,

@@ -82,6 +82,20 @@ inline float atomicAdd(float* p, float v) {
     return old;
 }
 
+// Stand-ins for the kernels/common.cuh helpers the emulated files use (common.cuh itself carries
+// PTX that a host compiler cannot take); same code as there.
+inline float bf16_to_f32(unsigned short h) { return __uint_as_float(((unsigned)h) << 16); }
+inline unsigned short f32_to_bf16(float f) {
+    unsigned u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x0040u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (unsigned short)(u >> 16);
+}
+inline float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
 inline float emu_bf16(unsigned bits) { return __uint_as_float((bits & 0xffffu) << 16); }
 
 // D = A B + C for one warp, A 16x16 (row), B 16x8 (col), bf16 in, f32 accumulate.
