@@ -5,9 +5,12 @@
 // `__shared__` arrays become function statics). mma.sync m16n8k16 is emulated from the PTX ISA's
 // fragment layout table: this checks the kernels against that table, not the table itself.
 // Slow and for small shapes only. Used by run.sh in this folder; not part of the build.
+//
+// Without CLIPVIL_HOST_EMULATION (compiled by nvcc as CUDA, `run.sh --gpu`), the same drivers run the
+// kernels on a real GPU: buffers are CUDA managed memory and LAUNCH is a <<<grid, block>>> launch
+// followed by a checked synchronisation.
 #pragma once
 #include <algorithm>
-#include <barrier>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -18,8 +21,12 @@
 #include <thread>
 #include <vector>
 
+#ifdef CLIPVIL_HOST_EMULATION
+#include <barrier>
+
 struct dim3 {
-    unsigned x = 1, y = 1, z = 1;
+    unsigned x, y, z;
+    dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
 };
 struct uint4 {
     unsigned x, y, z, w;
@@ -140,8 +147,8 @@ void emu_launch(dim3 grid, dim3 block, F f) {
                 ts.reserve(nt);
                 for (int i = 0; i < nt; i++) {
                     ts.emplace_back([&, i] {
-                        threadIdx = {(unsigned)(i % block.x), (unsigned)((i / block.x) % block.y), (unsigned)(i / (block.x * block.y))};
-                        blockIdx = {x, y, z};
+                        threadIdx = dim3(i % block.x, (i / block.x) % block.y, i / (block.x * block.y));
+                        blockIdx = dim3(x, y, z);
                         emu_tid = i;
                         f();
                     });
@@ -150,39 +157,71 @@ void emu_launch(dim3 grid, dim3 block, F f) {
             }
 }
 
+template <class T> using vec = std::vector<T>;
+#define LAUNCH(K, GRID, BLOCK, ...) emu_launch(GRID, BLOCK, [&] { K(__VA_ARGS__); })
+#else
+#include <cuda_runtime.h>
+
+// std::vector storage in CUDA managed memory: the drivers fill and read buffers on the host, kernels use .data().
+template <class T>
+struct ManagedAlloc {
+    using value_type = T;
+    ManagedAlloc() = default;
+    template <class U> ManagedAlloc(const ManagedAlloc<U>&) {}
+    T* allocate(size_t n) {
+        void* p = nullptr;
+        if (cudaMallocManaged(&p, n * sizeof(T) + 16) != cudaSuccess) { std::fprintf(stderr, "cudaMallocManaged failed\n"); std::exit(2); }
+        return (T*)p;
+    }
+    void deallocate(T* p, size_t) { cudaFree(p); }
+    template <class U> bool operator==(const ManagedAlloc<U>&) const { return true; }
+    template <class U> bool operator!=(const ManagedAlloc<U>&) const { return false; }
+};
+template <class T> using vec = std::vector<T, ManagedAlloc<T>>;
+
+inline void emu_sync(const char* kernel) {
+    cudaError_t e = cudaGetLastError();
+    if (e == cudaSuccess) e = cudaDeviceSynchronize();
+    if (e != cudaSuccess) { std::fprintf(stderr, "FAIL %s: %s\n", kernel, cudaGetErrorString(e)); std::exit(2); }
+}
+#define LAUNCH(K, GRID, BLOCK, ...) do { K<<<GRID, BLOCK>>>(__VA_ARGS__); emu_sync(#K); } while (0)
+#endif
+
 // ---- test helpers ---------------------------------------------------------------------------
+inline unsigned emu_f2u(float f) { unsigned u; std::memcpy(&u, &f, 4); return u; }
+inline float emu_u2f(unsigned u) { float f; std::memcpy(&f, &u, 4); return f; }
 inline unsigned short emu_to_bf16(float f) {
-    unsigned u = __float_as_uint(f);
+    unsigned u = emu_f2u(f);
     if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x40u);
     u += 0x7fffu + ((u >> 16) & 1u);
     return (unsigned short)(u >> 16);
 }
-inline float emu_from_bf16(unsigned short h) { return __uint_as_float(((unsigned)h) << 16); }
+inline float emu_from_bf16(unsigned short h) { return emu_u2f(((unsigned)h) << 16); }
 
-inline std::vector<float> emu_random(size_t n, unsigned seed, float lo, float hi, bool bf16) {
+inline vec<float> emu_random(size_t n, unsigned seed, float lo, float hi, bool bf16) {
     std::mt19937 r(seed);
     std::uniform_real_distribution<float> d(lo, hi);
-    std::vector<float> v(n);
+    vec<float> v(n);
     for (auto& x : v) {
         x = d(r);
         if (bf16) x = emu_from_bf16(emu_to_bf16(x));
     }
     return v;
 }
-inline std::vector<unsigned short> emu_bits(const std::vector<float>& v) {
-    std::vector<unsigned short> o(v.size());
+inline vec<unsigned short> emu_bits(const vec<float>& v) {
+    vec<unsigned short> o(v.size());
     for (size_t i = 0; i < v.size(); i++) o[i] = emu_to_bf16(v[i]);
     return o;
 }
-inline std::vector<float> emu_floats(const std::vector<unsigned short>& v) {
-    std::vector<float> o(v.size());
+inline vec<float> emu_floats(const vec<unsigned short>& v) {
+    vec<float> o(v.size());
     for (size_t i = 0; i < v.size(); i++) o[i] = emu_from_bf16(v[i]);
     return o;
 }
 
 inline int emu_failures = 0;
 // max |got - want| <= tol * max(max |want|, 1e-3); NaN in got fails; infinities must match exactly.
-inline void emu_check(const char* what, const std::vector<float>& got, const std::vector<double>& want, double tol) {
+inline void emu_check(const char* what, const vec<float>& got, const std::vector<double>& want, double tol) {
     double maxRef = 1e-3, maxErr = 0;
     size_t worst = 0;
     bool bad = got.size() != want.size();

@@ -1,6 +1,18 @@
-// Runs kernels/attention.cu on the host emulator against a double-precision reference.
+// Runs kernels/attention.cu on the host emulator (or, built by nvcc, on the GPU) against a
+// double-precision reference.
 #include "emu.h"
 #include "../attention.cu"
+
+// Kernels around the device bodies, one template argument each (LAUNCH is a macro).
+template <int D> __global__ void k_fwd_f32(FWD_PARAMS(float)) { attn_fwd_simt<float, D>(FWD_ARGS); }
+template <int D> __global__ void k_fwd_bf16simt(FWD_PARAMS(bf16_t)) { attn_fwd_simt<bf16_t, D>(FWD_ARGS); }
+template <int D> __global__ void k_fwd_bf16tc(FWD_PARAMS(bf16_t)) { attn_fwd_tc<D>(FWD_ARGS); }
+template <int D> __global__ void k_bwd_f32(BWD_PARAMS(float)) { attn_bwd_simt<float, D>(BWD_ARGS); }
+template <int D> __global__ void k_bwd_bf16simt(BWD_PARAMS(bf16_t)) { attn_bwd_simt<bf16_t, D>(BWD_ARGS); }
+template <int D> __global__ void k_bwd_bf16tc(BWD_PARAMS(bf16_t)) { attn_bwd_tc<D>(BWD_ARGS); }
+template <typename T> __global__ void k_prep(const T* gOut, const T* out, float* delta, float* dqAcc, int rows, int dim) {
+    attn_bwd_prep<T>(gOut, out, delta, dqAcc, rows, dim);
+}
 
 struct Case {
     int B, H, Sq, Sk, dim;
@@ -9,8 +21,8 @@ struct Case {
 };
 
 struct Data {
-    std::vector<float> q, k, v, go, maskF;
-    std::vector<unsigned char> maskB;
+    vec<float> q, k, v, go, maskF;
+    vec<unsigned char> maskB;
     int qs[4], ks[4], vs[4], ms[4];
     int kind;  // kernel mask kind
 };
@@ -111,8 +123,8 @@ static Data make(const Case& c, bool bf16, unsigned seed) {
     return d;
 }
 
-static std::vector<float> nanv(size_t n) { return std::vector<float>(n, NAN); }
-static std::vector<unsigned short> nanb(size_t n) { return std::vector<unsigned short>(n, 0x7fc0); }
+static vec<float> nanv(size_t n) { return vec<float>(n, NAN); }
+static vec<unsigned short> nanb(size_t n) { return vec<unsigned short>(n, 0x7fc0); }
 
 template <int DT>
 static void runCase(const Case& c) {
@@ -125,60 +137,48 @@ static void runCase(const Case& c) {
         reference(c, d, scale, rout, rlse, rgq, rgk, rgv);
         size_t nq = (size_t)c.B * c.H * c.Sq * c.dim, nk = (size_t)c.B * c.H * c.Sk * c.dim, rows = (size_t)c.B * c.H * c.Sq;
         const void* mask = d.kind == 1 ? (const void*)d.maskF.data() : d.kind == 2 ? (const void*)d.maskB.data() : nullptr;
-        std::vector<float> lse = nanv(rows), delta = nanv(rows), dq = nanv(nq);
-        std::vector<float> out32, gq32, gk32, gv32;
+        vec<float> lse = nanv(rows), delta = nanv(rows), dq = nanv(nq);
+        vec<float> out32, gq32, gk32, gv32;
         const char* vn = variant == 0 ? "f32" : variant == 1 ? (DT <= 64 ? "bf16-tc(bwd tc)" : "bf16-tc(bwd simt)") : "bf16-simt";
+        // the kernels' stride and mask arguments, in their order
+#define STRIDES d.qs[0], d.qs[1], d.qs[2], d.qs[3], d.ks[0], d.ks[1], d.ks[2], d.ks[3], d.vs[0], d.vs[1], d.vs[2], d.vs[3], \
+                d.kind, d.ms[0], d.ms[1], d.ms[2], d.ms[3], (int)c.causal, (float)scale
+        const unsigned bh = (unsigned)(c.B * c.H);
         if (!bf16) {
-            std::vector<float> out = nanv(nq), gk = nanv(nk), gv = nanv(nk);
-            emu_launch({(unsigned)(c.B * c.H), (unsigned)((c.Sq + 31) / 32), 1}, {128, 1, 1}, [&] {
-                attn_fwd_simt<float, DT>(d.q.data(), d.k.data(), d.v.data(), mask, out.data(), lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim,
-                                         d.qs[0], d.qs[1], d.qs[2], d.qs[3], d.ks[0], d.ks[1], d.ks[2], d.ks[3], d.vs[0], d.vs[1], d.vs[2], d.vs[3],
-                                         d.kind, d.ms[0], d.ms[1], d.ms[2], d.ms[3], c.causal, (float)scale);
-            });
-            emu_launch({(unsigned)((rows + 3) / 4), 1, 1}, {128, 1, 1}, [&] {
-                attn_bwd_prep<float>(d.go.data(), out.data(), delta.data(), dq.data(), (int)rows, c.dim);
-            });
-            emu_launch({(unsigned)(c.B * c.H), (unsigned)((c.Sk + 15) / 16), 1}, {64, 1, 1}, [&] {
-                attn_bwd_simt<float, DT>(d.q.data(), d.k.data(), d.v.data(), d.go.data(), lse.data(), delta.data(), mask, dq.data(), gk.data(),
-                                         gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, d.qs[0], d.qs[1], d.qs[2], d.qs[3], d.ks[0], d.ks[1], d.ks[2],
-                                         d.ks[3], d.vs[0], d.vs[1], d.vs[2], d.vs[3], d.kind, d.ms[0], d.ms[1], d.ms[2], d.ms[3], c.causal,
-                                         (float)scale);
-            });
+            vec<float> out = nanv(nq), gk = nanv(nk), gv = nanv(nk);
+            LAUNCH(k_fwd_f32<DT>, dim3(bh, (c.Sq + 31) / 32, 1), dim3(128, 1, 1), d.q.data(), d.k.data(), d.v.data(), mask, out.data(),
+                   lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+            LAUNCH(k_prep<float>, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), d.go.data(), out.data(), delta.data(), dq.data(),
+                   (int)rows, c.dim);
+            LAUNCH(k_bwd_f32<DT>, dim3(bh, (c.Sk + 15) / 16, 1), dim3(64, 1, 1), d.q.data(), d.k.data(), d.v.data(), d.go.data(), lse.data(),
+                   delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
             out32 = out; gq32 = dq; gk32 = gk; gv32 = gv;
         } else {
             auto q = emu_bits(d.q), k = emu_bits(d.k), v = emu_bits(d.v), go = emu_bits(d.go);
             auto out = nanb(nq), gk = nanb(nk), gv = nanb(nk), gq = nanb(nq);
-            emu_launch({(unsigned)(c.B * c.H), (unsigned)((c.Sq + (variant == 1 ? 63 : 31)) / (variant == 1 ? 64 : 32)), 1}, {128, 1, 1}, [&] {
-                if (variant == 1)
-                    attn_fwd_tc<DT>(q.data(), k.data(), v.data(), mask, out.data(), lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, d.qs[0], d.qs[1],
-                                    d.qs[2], d.qs[3], d.ks[0], d.ks[1], d.ks[2], d.ks[3], d.vs[0], d.vs[1], d.vs[2], d.vs[3], d.kind, d.ms[0],
-                                    d.ms[1], d.ms[2], d.ms[3], c.causal, (float)scale);
-                else
-                    attn_fwd_simt<bf16_t, DT>(q.data(), k.data(), v.data(), mask, out.data(), lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, d.qs[0],
-                                              d.qs[1], d.qs[2], d.qs[3], d.ks[0], d.ks[1], d.ks[2], d.ks[3], d.vs[0], d.vs[1], d.vs[2], d.vs[3],
-                                              d.kind, d.ms[0], d.ms[1], d.ms[2], d.ms[3], c.causal, (float)scale);
-            });
-            emu_launch({(unsigned)((rows + 3) / 4), 1, 1}, {128, 1, 1}, [&] {
-                attn_bwd_prep<bf16_t>(go.data(), out.data(), delta.data(), dq.data(), (int)rows, c.dim);
-            });
+            if (variant == 1)
+                LAUNCH(k_fwd_bf16tc<DT>, dim3(bh, (c.Sq + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), mask, out.data(),
+                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+            else
+                LAUNCH(k_fwd_bf16simt<DT>, dim3(bh, (c.Sq + 31) / 32, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), mask, out.data(),
+                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+            LAUNCH(k_prep<bf16_t>, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), go.data(), out.data(), delta.data(), dq.data(),
+                   (int)rows, c.dim);
+            bool tcBwd = false;
             if constexpr (DT <= 64) {
                 if (variant == 1) {  // the tensor-core backward
-                    emu_launch({(unsigned)(c.B * c.H), (unsigned)((c.Sk + 63) / 64), 1}, {128, 1, 1}, [&] {
-                        attn_bwd_tc<DT>(q.data(), k.data(), v.data(), go.data(), lse.data(), delta.data(), mask, dq.data(), gk.data(), gv.data(),
-                                        c.B, c.H, c.Sq, c.Sk, c.dim, d.qs[0], d.qs[1], d.qs[2], d.qs[3], d.ks[0], d.ks[1], d.ks[2], d.ks[3],
-                                        d.vs[0], d.vs[1], d.vs[2], d.vs[3], d.kind, d.ms[0], d.ms[1], d.ms[2], d.ms[3], c.causal, (float)scale);
-                    });
+                    tcBwd = true;
+                    LAUNCH(k_bwd_bf16tc<DT>, dim3(bh, (c.Sk + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), go.data(), lse.data(),
+                           delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
                 }
             }
-            if (variant == 2 || DT > 64) emu_launch({(unsigned)(c.B * c.H), (unsigned)((c.Sk + 15) / 16), 1}, {64, 1, 1}, [&] {
-                attn_bwd_simt<bf16_t, DT>(q.data(), k.data(), v.data(), go.data(), lse.data(), delta.data(), mask, dq.data(), gk.data(),
-                                          gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, d.qs[0], d.qs[1], d.qs[2], d.qs[3], d.ks[0], d.ks[1], d.ks[2],
-                                          d.ks[3], d.vs[0], d.vs[1], d.vs[2], d.vs[3], d.kind, d.ms[0], d.ms[1], d.ms[2], d.ms[3], c.causal,
-                                          (float)scale);
-            });
-            emu_launch({4, 1, 1}, {256, 1, 1}, [&] { clipvil_attn_f32_to_bf16(dq.data(), gq.data(), (long long)nq); });
+            if (!tcBwd)
+                LAUNCH(k_bwd_bf16simt<DT>, dim3(bh, (c.Sk + 15) / 16, 1), dim3(64, 1, 1), q.data(), k.data(), v.data(), go.data(), lse.data(),
+                       delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+            LAUNCH(clipvil_attn_f32_to_bf16, dim3(4, 1, 1), dim3(256, 1, 1), dq.data(), gq.data(), (long long)nq);
             out32 = emu_floats(out); gq32 = emu_floats(gq); gk32 = emu_floats(gk); gv32 = emu_floats(gv);
         }
+#undef STRIDES
         double tol = bf16 ? 2e-2 : 1e-5;
         auto label = [&](const char* t) {
             std::snprintf(name, sizeof name, "%s %s B%d H%d Sq%d Sk%d dim%d(D%d) mask%d causal%d perm%d", vn, t, c.B, c.H, c.Sq, c.Sk, c.dim,

@@ -1,4 +1,5 @@
-// Runs kernels/conv.cu on the host emulator against a double-precision reference.
+// Runs kernels/conv.cu on the host emulator (or, built by nvcc, on the GPU) against a double-precision
+// reference.
 #include "emu.h"
 #include "../conv.cu"
 
@@ -45,43 +46,30 @@ static void run(const Case& c) {
         };
         unsigned mt = (unsigned)((c.N * P * Q + 63) / 64);
         if (!bf16) {
-            std::vector<float> yo(ny, NAN), gxo(nx, NAN), gwo(nw, NAN), gws(nw, 0.f);
-            emu_launch({mt, (unsigned)((Kg + 63) / 64), (unsigned)c.G}, {256, 1, 1}, [&] {
-                clipvil_conv2d_fwd_nchw_f32(x.data(), w.data(), bias.data(), yo.data(), c.N, c.C, c.H, c.W, c.K, c.R, c.S, P, Q, c.sh, c.sw, c.ph,
+            vec<float> yo(ny, NAN), gxo(nx, NAN), gwo(nw, NAN), gws(nw, 0.f);
+            LAUNCH(clipvil_conv2d_fwd_nchw_f32, dim3(mt, (unsigned)((Kg + 63) / 64), (unsigned)c.G), dim3(256, 1, 1), x.data(), w.data(), bias.data(), yo.data(), c.N, c.C, c.H, c.W, c.K, c.R, c.S, P, Q, c.sh, c.sw, c.ph,
                                             c.pw, c.dh, c.dw, c.G);
-            });
-            emu_launch({(unsigned)((c.N * c.H * c.W + 63) / 64), (unsigned)((Cg + 63) / 64), (unsigned)c.G}, {256, 1, 1}, [&] {
-                clipvil_conv2d_bwd_input_nchw_f32(gy.data(), w.data(), gxo.data(), c.N, c.C, c.H, c.W, c.K, c.R, c.S, P, Q, c.sh, c.sw, c.ph, c.pw,
+            LAUNCH(clipvil_conv2d_bwd_input_nchw_f32, dim3((unsigned)((c.N * c.H * c.W + 63) / 64), (unsigned)((Cg + 63) / 64), (unsigned)c.G), dim3(256, 1, 1), gy.data(), w.data(), gxo.data(), c.N, c.C, c.H, c.W, c.K, c.R, c.S, P, Q, c.sh, c.sw, c.ph, c.pw,
                                                   c.dh, c.dw, c.G);
-            });
             unsigned wx = (unsigned)((Kg + 63) / 64), wy = (unsigned)((Cg * c.R * c.S + 63) / 64);
-            emu_launch({wx, wy, (unsigned)c.G}, {256, 1, 1}, [&] {
-                clipvil_conv2d_bwd_weight_nchw_f32(gy.data(), x.data(), gwo.data(), 1, c.N, c.C, c.H, c.W, c.K, c.R, c.S, P, Q, c.sh, c.sw, c.ph,
+            LAUNCH(clipvil_conv2d_bwd_weight_nchw_f32, dim3(wx, wy, (unsigned)c.G), dim3(256, 1, 1), gy.data(), x.data(), gwo.data(), 1, c.N, c.C, c.H, c.W, c.K, c.R, c.S, P, Q, c.sh, c.sw, c.ph,
                                                    c.pw, c.dh, c.dw, c.G);
-            });
             int splits = 3;
-            emu_launch({wx, wy, (unsigned)(c.G * splits)}, {256, 1, 1}, [&] {
-                clipvil_conv2d_bwd_weight_nchw_f32(gy.data(), x.data(), gws.data(), splits, c.N, c.C, c.H, c.W, c.K, c.R, c.S, P, Q, c.sh, c.sw,
+            LAUNCH(clipvil_conv2d_bwd_weight_nchw_f32, dim3(wx, wy, (unsigned)(c.G * splits)), dim3(256, 1, 1), gy.data(), x.data(), gws.data(), splits, c.N, c.C, c.H, c.W, c.K, c.R, c.S, P, Q, c.sh, c.sw,
                                                    c.ph, c.pw, c.dh, c.dw, c.G);
-            });
             emu_check(L("y"), yo, y, 1e-5);
             emu_check(L("gx"), gxo, gx, 1e-5);
             emu_check(L("gw"), gwo, gw, 1e-5);
             emu_check(L("gw split3"), gws, gw, 1e-5);
         } else {
             auto xb = emu_bits(x), wb = emu_bits(w);
-            std::vector<bf16_t> xn(nx, 0x7fc0), wn(nw, 0x7fc0), yn(ny, 0x7fc0), yb(ny, 0x7fc0);
+            vec<bf16_t> xn(nx, 0x7fc0), wn(nw, 0x7fc0), yn(ny, 0x7fc0), yb(ny, 0x7fc0);
             int HW = c.H * c.W, RS = c.R * c.S, PQ = P * Q;
-            emu_launch({(unsigned)((HW + 31) / 32), (unsigned)((c.C + 31) / 32), (unsigned)c.N}, {32, 8, 1},
-                       [&] { clipvil_transpose_batched_bf16(xb.data(), xn.data(), c.N, c.C, HW); });
-            emu_launch({(unsigned)((RS + 31) / 32), (unsigned)((Cg + 31) / 32), (unsigned)c.K}, {32, 8, 1},
-                       [&] { clipvil_transpose_batched_bf16(wb.data(), wn.data(), c.K, Cg, RS); });
-            emu_launch({mt, (unsigned)((Kg + 63) / 64), (unsigned)c.G}, {128, 1, 1}, [&] {
-                clipvil_conv2d_fwd_nhwc_bf16(xn.data(), wn.data(), bias.data(), yn.data(), c.N, c.C, c.H, c.W, c.K, c.R, c.S, P, Q, c.sh, c.sw, c.ph,
+            LAUNCH(clipvil_transpose_batched_bf16, dim3((unsigned)((HW + 31) / 32), (unsigned)((c.C + 31) / 32), (unsigned)c.N), dim3(32, 8, 1), xb.data(), xn.data(), c.N, c.C, HW);
+            LAUNCH(clipvil_transpose_batched_bf16, dim3((unsigned)((RS + 31) / 32), (unsigned)((Cg + 31) / 32), (unsigned)c.K), dim3(32, 8, 1), wb.data(), wn.data(), c.K, Cg, RS);
+            LAUNCH(clipvil_conv2d_fwd_nhwc_bf16, dim3(mt, (unsigned)((Kg + 63) / 64), (unsigned)c.G), dim3(128, 1, 1), xn.data(), wn.data(), bias.data(), yn.data(), c.N, c.C, c.H, c.W, c.K, c.R, c.S, P, Q, c.sh, c.sw, c.ph,
                                              c.pw, c.dh, c.dw, c.G);
-            });
-            emu_launch({(unsigned)((c.K + 31) / 32), (unsigned)((PQ + 31) / 32), (unsigned)c.N}, {32, 8, 1},
-                       [&] { clipvil_transpose_batched_bf16(yn.data(), yb.data(), c.N, PQ, c.K); });
+            LAUNCH(clipvil_transpose_batched_bf16, dim3((unsigned)((c.K + 31) / 32), (unsigned)((PQ + 31) / 32), (unsigned)c.N), dim3(32, 8, 1), yn.data(), yb.data(), c.N, PQ, c.K);
             emu_check(L("y nhwc-tc"), emu_floats(yb), y, 2e-2);
         }
     }

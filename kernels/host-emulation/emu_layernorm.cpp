@@ -1,6 +1,22 @@
-// Runs kernels/layernorm.cu on the host emulator against a double-precision reference.
+// Runs kernels/layernorm.cu on the host emulator (or, built by nvcc, on the GPU) against a
+// double-precision reference.
 #include "emu.h"
 #include "../layernorm.cu"
+
+template <typename T> __global__ void k_fwd(const T* x, const float* w, const float* b, T* y, float* mean, float* rstd, int rows, int C, float eps) {
+    ln_fwd<T, false>(x, nullptr, w, b, y, nullptr, mean, rstd, rows, C, eps);
+}
+template <typename T> __global__ void k_fwd_res(const T* x, const T* r, const float* w, const float* b, T* y, T* sum, float* mean, float* rstd,
+                                                int rows, int C, float eps) {
+    ln_fwd<T, true>(x, r, w, b, y, sum, mean, rstd, rows, C, eps);
+}
+template <typename T> __global__ void k_dx(const T* gy, const T* x, const float* w, const float* mean, const float* rstd, T* gx, int rows, int C) {
+    ln_bwd_dx<T>(gy, x, w, mean, rstd, gx, rows, C);
+}
+template <typename T> __global__ void k_partial(const T* gy, const T* x, const float* mean, const float* rstd, float* pw, float* pb, int rows,
+                                                int C, int rowsPerChunk) {
+    ln_bwd_params_partial<T>(gy, x, mean, rstd, pw, pb, rows, C, rowsPerChunk);
+}
 
 struct Case {
     int rows, C;
@@ -8,11 +24,11 @@ struct Case {
 };
 
 template <typename T>
-static std::vector<T> conv(const std::vector<float>& v);
-template <> std::vector<float> conv<float>(const std::vector<float>& v) { return v; }
-template <> std::vector<bf16_t> conv<bf16_t>(const std::vector<float>& v) { return emu_bits(v); }
-static std::vector<float> back(const std::vector<float>& v) { return v; }
-static std::vector<float> back(const std::vector<bf16_t>& v) { return emu_floats(v); }
+static vec<T> conv(const vec<float>& v);
+template <> vec<float> conv<float>(const vec<float>& v) { return v; }
+template <> vec<bf16_t> conv<bf16_t>(const vec<float>& v) { return emu_bits(v); }
+static vec<float> back(const vec<float>& v) { return v; }
+static vec<float> back(const vec<bf16_t>& v) { return emu_floats(v); }
 
 template <typename T>
 static void run(const Case& c, bool bf16) {
@@ -25,7 +41,7 @@ static void run(const Case& c, bool bf16) {
     const float* bp = c.affine ? b.data() : nullptr;
 
     // reference on a given input (x, or the rounded x + r)
-    auto ref = [&](const std::vector<float>& in, std::vector<double>& y, std::vector<double>& mu, std::vector<double>& rs,
+    auto ref = [&](const vec<float>& in, std::vector<double>& y, std::vector<double>& mu, std::vector<double>& rs,
                    std::vector<double>& gx, std::vector<double>& gw, std::vector<double>& gb) {
         y.assign((size_t)R * C, 0); mu.assign(R, 0); rs.assign(R, 0); gx.assign((size_t)R * C, 0); gw.assign(C, 0); gb.assign(C, 0);
         for (int i = 0; i < R; i++) {
@@ -56,21 +72,20 @@ static void run(const Case& c, bool bf16) {
     ref(x, y, mu, rs, gx, gw, gb);
 
     auto xt = conv<T>(x), rt = conv<T>(r), gyt = conv<T>(gy);
-    std::vector<T> yt(xt.size()), gxt(xt.size()), st(xt.size());
-    std::vector<float> mean(R, NAN), rstd(R, NAN);
+    vec<T> yt(xt.size()), gxt(xt.size()), st(xt.size());
+    vec<float> mean(R, NAN), rstd(R, NAN);
     for (auto& e : yt) e = (T)0; // poison below
     std::fill(yt.begin(), yt.end(), conv<T>({NAN})[0]);
     std::fill(gxt.begin(), gxt.end(), conv<T>({NAN})[0]);
     std::fill(st.begin(), st.end(), conv<T>({NAN})[0]);
     unsigned blocks = (R + 3) / 4;
-    emu_launch({blocks, 1, 1}, {128, 1, 1}, [&] { ln_fwd<T, false>(xt.data(), nullptr, wp, bp, yt.data(), nullptr, mean.data(), rstd.data(), R, C, (float)eps); });
-    emu_launch({blocks, 1, 1}, {128, 1, 1}, [&] { ln_bwd_dx<T>(gyt.data(), xt.data(), wp, mean.data(), rstd.data(), gxt.data(), R, C); });
+    LAUNCH(k_fwd<T>, dim3(blocks, 1, 1), dim3(128, 1, 1), xt.data(), wp, bp, yt.data(), mean.data(), rstd.data(), R, C, (float)eps);
+    LAUNCH(k_dx<T>, dim3(blocks, 1, 1), dim3(128, 1, 1), gyt.data(), xt.data(), wp, mean.data(), rstd.data(), gxt.data(), R, C);
     int rowsPerChunk = 5, chunks = (R + rowsPerChunk - 1) / rowsPerChunk;
-    std::vector<float> pw((size_t)chunks * C, NAN), pb((size_t)chunks * C, NAN), gw32(C, NAN), gb32(C, NAN);
-    emu_launch({(unsigned)((C + 31) / 32), (unsigned)chunks, 1}, {32, 8, 1}, [&] {
-        ln_bwd_params_partial<T>(gyt.data(), xt.data(), mean.data(), rstd.data(), pw.data(), pb.data(), R, C, rowsPerChunk);
-    });
-    emu_launch({(unsigned)((C + 255) / 256), 1, 1}, {256, 1, 1}, [&] { clipvil_ln_bwd_params_reduce(pw.data(), pb.data(), gw32.data(), gb32.data(), chunks, C); });
+    vec<float> pw((size_t)chunks * C, NAN), pb((size_t)chunks * C, NAN), gw32(C, NAN), gb32(C, NAN);
+    LAUNCH(k_partial<T>, dim3((C + 31) / 32, chunks, 1), dim3(32, 8, 1), gyt.data(), xt.data(), mean.data(), rstd.data(), pw.data(), pb.data(),
+           R, C, rowsPerChunk);
+    LAUNCH(clipvil_ln_bwd_params_reduce, dim3((C + 255) / 256, 1, 1), dim3(256, 1, 1), pw.data(), pb.data(), gw32.data(), gb32.data(), chunks, C);
 
     char name[128];
     double tol = bf16 ? 2e-2 : 1e-5;
@@ -84,7 +99,7 @@ static void run(const Case& c, bool bf16) {
     emu_check(L("gb"), gb32, gb, tol);
 
     // fused residual
-    std::vector<float> sum((size_t)R * C);
+    vec<float> sum((size_t)R * C);
     for (size_t i = 0; i < sum.size(); i++) {
         float s = x[i] + r[i];
         sum[i] = bf16 ? emu_from_bf16(emu_to_bf16(s)) : s;
@@ -92,7 +107,8 @@ static void run(const Case& c, bool bf16) {
     ref(sum, y, mu, rs, gx, gw, gb);
     std::fill(yt.begin(), yt.end(), conv<T>({NAN})[0]);
     std::fill(mean.begin(), mean.end(), NAN);
-    emu_launch({blocks, 1, 1}, {128, 1, 1}, [&] { ln_fwd<T, true>(xt.data(), rt.data(), wp, bp, yt.data(), st.data(), mean.data(), rstd.data(), R, C, (float)eps); });
+    LAUNCH(k_fwd_res<T>, dim3(blocks, 1, 1), dim3(128, 1, 1), xt.data(), rt.data(), wp, bp, yt.data(), st.data(), mean.data(), rstd.data(), R, C,
+           (float)eps);
     std::vector<double> sumd(sum.begin(), sum.end());
     emu_check(L("residual y"), back(yt), y, tol);
     emu_check(L("residual sum"), back(st), sumd, tol);
