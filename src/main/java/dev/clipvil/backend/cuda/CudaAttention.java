@@ -112,6 +112,11 @@ final class CudaAttention {
     }
 
     static AttentionResult forward(CudaContext ctx, Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale) {
+        return forward(ctx, q, k, v, mask, causal, scale, FORCE_SIMT);
+    }
+
+    /** {@code simt}: BF16 runs the SIMT kernel instead of the tensor-core one (tests cross-check both). */
+    static AttentionResult forward(CudaContext ctx, Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale, boolean simt) {
         String op = "attention";
         Geo g = Geo.of(op, q, k, v);
         if (!supported(q, k, v, mask, g)) return fallbackForward(ctx, q, k, v, mask, causal, scale);
@@ -119,7 +124,7 @@ final class CudaAttention {
         DType dt = q.dtype();
         Tensor out = KernelSupport.empty(ctx, dt, g.b, g.h, g.sq, g.d);
         Tensor lse = KernelSupport.empty(ctx, DType.F32, g.b, g.h, g.sq);
-        boolean tc = dt == DType.BF16 && !FORCE_SIMT;
+        boolean tc = dt == DType.BF16 && !simt;
         Kernel kern = dt == DType.F32 ? FWD_F32[g.slot] : tc ? FWD_BF16[g.slot] : FWD_BF16_SIMT[g.slot];
         int rows = tc ? TC_ROWS : SIMT_ROWS;
         KernelArgs a = KernelArgs.begin()
@@ -133,6 +138,12 @@ final class CudaAttention {
 
     static Tensor[] backward(CudaContext ctx, Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                              Tensor mask, boolean causal, double scale) {
+        return backward(ctx, gOut, q, k, v, out, lse, mask, causal, scale, FORCE_SIMT);
+    }
+
+    /** {@code simt}: BF16 runs the SIMT backward instead of the tensor-core one. */
+    static Tensor[] backward(CudaContext ctx, Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                             Tensor mask, boolean causal, double scale, boolean simt) {
         String op = "attention_backward";
         Geo g = Geo.of(op, q, k, v);
         if (!supported(q, k, v, mask, g)) return fallbackBackward(ctx, gOut, q, k, v, out, lse, mask, causal, scale);
@@ -164,7 +175,7 @@ final class CudaAttention {
 
             // 2. SIMT: one 64-thread CTA per (batch x head, 16 keys); tensor cores (BF16, D <= 64):
             //    one 128-thread CTA (4 warps x 16 keys) per (batch x head, 64 keys)
-            boolean tc = !f32 && !FORCE_SIMT && HEAD_DIMS[g.slot] <= 64;
+            boolean tc = !f32 && !simt && HEAD_DIMS[g.slot] <= 64;
             Kernel kern = f32 ? BWD_F32[g.slot] : !tc ? BWD_BF16[g.slot] : HEAD_DIMS[g.slot] == 32 ? BWD_BF16_TC_D32 : BWD_BF16_TC_D64;
             KernelArgs a = KernelArgs.begin()
                     .ptr(KernelSupport.ptr(q)).ptr(KernelSupport.ptr(k)).ptr(KernelSupport.ptr(v)).ptr(KernelSupport.ptr(god))

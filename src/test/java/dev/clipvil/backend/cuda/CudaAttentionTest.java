@@ -51,13 +51,19 @@ class CudaAttentionTest {
     @Test
     void f32MatchesCpu() {
         CudaContext ctx = gpu();
-        for (Case c : CASES) run(ctx, c, DType.F32, 1e-5);
+        for (Case c : CASES) run(ctx, c, DType.F32, 1e-5, false);
     }
 
     @Test
-    void bf16MatchesCpu() {
+    void bf16TensorCoresMatchCpu() {
         CudaContext ctx = gpu();
-        for (Case c : CASES) run(ctx, c, DType.BF16, 2e-2);
+        for (Case c : CASES) run(ctx, c, DType.BF16, 2e-2, false);
+    }
+
+    @Test
+    void bf16SimtMatchesCpu() {
+        CudaContext ctx = gpu();
+        for (Case c : CASES) run(ctx, c, DType.BF16, 2e-2, true);
     }
 
     /** Host mask (F32 for additive, BOOL as 0/1 bytes) of the case, or null. */
@@ -81,8 +87,8 @@ class CudaAttentionTest {
         }
     }
 
-    private static void run(CudaContext ctx, Case c, DType dt, double tol) {
-        String what = dt + " " + c;
+    private static void run(CudaContext ctx, Case c, DType dt, double tol, boolean simt) {
+        String what = dt + (simt ? " simt " : " ") + c;
         double scale = 1.0 / Math.sqrt(c.d);
         try (MemoryScope scope = MemoryScope.open()) {
             long seed = 31L * c.sq + c.d;
@@ -100,11 +106,11 @@ class CudaAttentionTest {
 
             Tensor dq = view(up(ctx, q, dt), c), dk = up(ctx, k, dt), dv = up(ctx, v, dt), dgo = up(ctx, go, dt);
             Tensor dm = m == null ? null : up(ctx, m, m.dtype());
-            AttentionResult got = CudaAttention.forward(ctx, dq, dk, dv, dm, c.causal, scale);
+            AttentionResult got = CudaAttention.forward(ctx, dq, dk, dv, dm, c.causal, scale, simt);
             assertClose(what + " out", got.out(), ref.out(), tol);
             assertClose(what + " lse", got.lse(), ref.lse(), tol);
 
-            Tensor[] g = CudaAttention.backward(ctx, dgo, dq, dk, dv, got.out(), got.lse(), dm, c.causal, scale);
+            Tensor[] g = CudaAttention.backward(ctx, dgo, dq, dk, dv, got.out(), got.lse(), dm, c.causal, scale, simt);
             assertClose(what + " gq", g[0], refG[0], tol);
             assertClose(what + " gk", g[1], refG[1], tol);
             assertClose(what + " gv", g[2], refG[2], tol);
