@@ -13,10 +13,10 @@ __device__ __forceinline__ PoolWin pool_window(int o, int k, int s, int p, int i
         w.padded = w.hi - w.lo;
     } else {
         int start = o * s - p;
-        int end = min(start + k, in + p);
+        int end = start + k < in + p ? start + k : in + p;
         w.padded = end - start;
-        w.lo = max(start, 0);
-        w.hi = min(end, in);
+        w.lo = start > 0 ? start : 0;
+        w.hi = end < in ? end : in;
     }
     return w;
 }

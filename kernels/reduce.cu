@@ -28,6 +28,43 @@ extern "C" __global__ void reduce_dims(void* out, int odt, const void* x, int xd
     }
 }
 
+// Column variant of reduce_dims for when consecutive outputs are consecutive in memory (e.g. a bias
+// gradient: the sum over rows of [rows, C]): block (32, 8), threadIdx.x picks one of 32 neighbouring
+// outputs (so a warp's loads are coalesced), threadIdx.y a slice of the reduced elements.
+extern "C" __global__ void reduce_dims_cols(void* out, int odt, const void* x, int xdt, int op, Geom outer, Geom inner) {
+    __shared__ double part[8][33];
+    __shared__ float partm[8][33];
+    int n = inner.numel;
+    int tx = threadIdx.x, ty = threadIdx.y;
+    for (int o0 = blockIdx.x * 32; o0 < outer.numel; o0 += gridDim.x * 32) {
+        int o = o0 + tx;
+        bool live = o < outer.numel;
+        int off[2] = {0, 0};
+        if (live) geom_offsets(outer, 2, o, off);
+        double s = 0.0;
+        float m = op == 2 ? -__int_as_float(0x7f800000) : __int_as_float(0x7f800000);
+        if (live) {
+            for (int j = ty; j < n; j += blockDim.y) {
+                float v = load_f(x, xdt, off[0] + geom_offset(inner, 0, j));
+                if (op <= 1) s += (double) v;
+                else m = op == 2 ? nan_max(m, v) : nan_min(m, v);
+            }
+        }
+        part[ty][tx] = s;
+        partm[ty][tx] = m;
+        __syncthreads();
+        if (ty == 0 && live) {
+            for (int k = 1; k < blockDim.y; ++k) {
+                s += part[k][tx];
+                m = op == 2 ? nan_max(m, partm[k][tx]) : nan_min(m, partm[k][tx]);
+            }
+            float r = op <= 1 ? (float) (op == 1 ? s / (double) n : s) : m;
+            store_f(out, odt, off[1], r);
+        }
+        __syncthreads();
+    }
+}
+
 // Variance with Bessel's correction: two passes (mean, then squared deviations), in double.
 extern "C" __global__ void reduce_variance(void* out, int odt, const void* x, int xdt, int correction, Geom outer, Geom inner) {
     int n = inner.numel;

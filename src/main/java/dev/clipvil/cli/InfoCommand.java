@@ -39,10 +39,20 @@ final class InfoCommand implements Callable<Integer> {
         CudaRuntime.Availability cuda = CudaRuntime.availability();
         row(out, "  cuda", cuda.available() ? "available, " + cuda.deviceCount() + " device" + (cuda.deviceCount() == 1 ? "" : "s")
                 : "not available: " + cuda.reason());
+        for (int i = 0; i < cuda.deviceCount(); i++) row(out, "  cuda:" + i, cudaDevice(i));
         row(out, "  driver", CudaProbe.probe().describe());
         for (CudaLibraries.Status s : cuda.libraries()) row(out, "  " + s.name(), s.provides() + ": " + (s.loaded() ? "loaded (" + s.detail() + ")" : "not loaded: " + s.detail()));
         out.flush();
         return 0;
+    }
+
+    private static String cudaDevice(int i) {
+        try {
+            dev.clipvil.backend.cuda.CudaContext c = dev.clipvil.backend.cuda.CudaContext.get(i);
+            return c.name() + " (sm_" + c.ccMajor() + c.ccMinor() + ", " + c.smCount() + " SMs)";
+        } catch (RuntimeException e) {
+            return "unusable: " + e.getMessage();
+        }
     }
 
     private static String vectorApi() {

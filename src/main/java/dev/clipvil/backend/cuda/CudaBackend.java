@@ -28,7 +28,8 @@ public final class CudaBackend implements Backend {
 
     private final CudaContext ctx;
 
-    private CudaBackend(CudaContext ctx) { this.ctx = ctx; }
+    /** A backend on {@code ctx} that is not registered (tests use it with a dry-run context). */
+    CudaBackend(CudaContext ctx) { this.ctx = ctx; }
 
     /**
      * The backend of {@code cuda:index}, created and registered (with {@link Backends} and the storage

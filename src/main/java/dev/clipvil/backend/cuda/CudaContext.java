@@ -16,6 +16,7 @@ public final class CudaContext {
     private static final CudaContext[] CONTEXTS = new CudaContext[64];
     private static final ThreadLocal<CudaContext> CURRENT = new ThreadLocal<>();
 
+    private final boolean dryRun;
     private final int index;
     private final Device device;
     private final CUctx_st ctx = new CUctx_st();
@@ -31,6 +32,11 @@ public final class CudaContext {
 
     /** The context of device {@code index}, created on first use; fails with the reason when there is no such GPU. */
     public static CudaContext get(int index) {
+        if (index >= 0 && index < CONTEXTS.length) {
+            synchronized (CONTEXTS) {
+                if (CONTEXTS[index] != null) return CONTEXTS[index];
+            }
+        }
         int n = CudaRuntime.requireAvailable("cuda:" + index);
         if (index < 0 || index >= n) throw new CudaException("cuda:" + index + ": no such device (" + n + " CUDA device" + (n == 1 ? "" : "s") + ")");
         synchronized (CONTEXTS) {
@@ -42,7 +48,40 @@ public final class CudaContext {
         }
     }
 
+    /**
+     * A context with no GPU behind it, for checking the Java side on the CPU: device memory is fake
+     * addresses, launches check their packed arguments against the kernel sources and record them
+     * instead of running, cuBLAS calls and copies are skipped (host copies read zeros). Installed at
+     * {@code index} (tests use a high index, so that a real cuda:0 is never shadowed).
+     */
+    static CudaContext installDryRun(int index) {
+        synchronized (CONTEXTS) {
+            if (CONTEXTS[index] == null) {
+                CONTEXTS[index] = new CudaContext(index, true);
+                dev.clipvil.tensor.Storage.registerAllocator(Device.Kind.CUDA, CudaStorage::allocateOn);
+            }
+            if (!CONTEXTS[index].dryRun) throw new IllegalStateException("cuda:" + index + " is a real device");
+            return CONTEXTS[index];
+        }
+    }
+
+    private CudaContext(int index, boolean dryRun) {
+        this.dryRun = dryRun;
+        this.index = index;
+        this.device = Device.cuda(index);
+        this.name = "dry run (no GPU)";
+        this.ccMajor = 9;
+        this.ccMinor = 0;
+        this.smCount = 132;
+        this.memory = new CudaMemory(this, new DryRun.FakeMemory());
+        this.modules = new CudaModules(this);
+    }
+
+    /** True for a context with no GPU behind it ({@link #installDryRun}). */
+    boolean dryRun() { return dryRun; }
+
     private CudaContext(int index) {
+        this.dryRun = false;
         this.index = index;
         this.device = Device.cuda(index);
         int[] dev = new int[1];
@@ -100,7 +139,7 @@ public final class CudaContext {
 
     /** Makes this device's primary context current on the calling thread (a no-op when it already is). */
     public void makeCurrent() {
-        if (CURRENT.get() == this) return;
+        if (dryRun || CURRENT.get() == this) return;
         CudaCheck.drv(cudart.cuCtxSetCurrent(ctx), "cuCtxSetCurrent(" + device + ")");
         CudaCheck.rt(cudart.cudaSetDevice(index), "cudaSetDevice(" + index + ")");
         CURRENT.set(this);
@@ -108,6 +147,7 @@ public final class CudaContext {
 
     /** Waits for all work queued on this device's stream; reports an asynchronous error of earlier work. */
     public void synchronize() {
+        if (dryRun) return;
         makeCurrent();
         CudaCheck.rt(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize(" + device + ") (an earlier kernel or copy failed)");
     }

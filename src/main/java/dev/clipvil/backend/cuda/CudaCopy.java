@@ -40,6 +40,11 @@ final class CudaCopy {
         }
         if (srcHost) {
             CudaOps.requireOn(ctx, "copy", dst);
+            if (src.dtype() == dst.dtype() && java.util.Arrays.equals(src.shape(), dst.shape()) && dst.isContiguous() && dst.offset() == 0
+                    && dst.storage().numel() == dst.numel() && src.isContiguous() && src.offset() == 0 && src.storage().numel() == src.numel()) {
+                ((CudaStorage) dst.storage()).upload(src.hostStorage()); // straight into place, no device temporary
+                return;
+            }
             try (Tensor d = CudaTransfer.toDevice(src, ctx.device())) {
                 copy(ctx, d, dst);
             }

@@ -141,6 +141,10 @@ final class CudaGemm {
     private static void gemm(CudaContext ctx, Operand oa, Operand ob, Tensor out, int m, int n, int k, int batches, boolean accumulate) {
         int type = cudaType(out.dtype());
         int compute = out.dtype() == DType.F32 && tf32 ? cublas.CUBLAS_COMPUTE_32F_FAST_TF32 : cublas.CUBLAS_COMPUTE_32F;
+        if (ctx.dryRun()) {
+            DryRun.gemm(oa.ld(), ob.ld(), m, n, k, batches);
+            return;
+        }
         FloatPointer[] s = SCALARS.get();
         // column-major: C^T [n x m] = op(B) [n x k] * op(A) [k x m]
         int transB = ob.colMajor() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;

@@ -28,6 +28,7 @@ final class CudaIndex {
             CudaCopy.fill(ctx, bad, n);
             CudaOps.launchN(ctx, CHECK, n, KernelArgs.begin().ptr(CudaOps.addr(index)).i32(CudaOps.dt(index)).i32(CudaOps.stride1(index))
                     .i32(n).i64(size).i64(ignore).i32(skipIgnore ? 1 : 0).ptr(CudaOps.addr(bad)));
+            if (ctx.dryRun()) return; // nothing ran: there is no verdict to read
             int at = (int) bad.item();
             if (at < n) {
                 long k = (long) index.get(at);

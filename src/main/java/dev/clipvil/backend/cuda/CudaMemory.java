@@ -18,11 +18,16 @@ public final class CudaMemory {
         this.cache = new BlockCache(ctx.device().toString(), new Raw());
     }
 
+    CudaMemory(CudaContext ctx, BlockCache.Raw raw) {
+        this.ctx = ctx;
+        this.cache = new BlockCache(ctx.device().toString(), raw);
+    }
+
     long allocate(long bytes, String what) {
         if (bytes == 0) return 0;
         ctx.makeCurrent();
         long ptr = cache.allocate(bytes, what);
-        if (poison) {
+        if (poison && !ctx.dryRun()) {
             int err = cudart.cudaMemsetAsync(poisonPtr.at(ptr), 0xFF, bytes, ctx.stream());
             if (err != 0) CudaCheck.rt(err, "cudaMemsetAsync(poison " + bytes + " bytes)");
         }

@@ -40,6 +40,17 @@ public final class CudaModules {
         return f;
     }
 
+    /**
+     * Compiles {@code family} from the given sources with NVRTC for this device and loads it (not
+     * cached): how the GPU tests check that every shipped source compiles at run time.
+     */
+    synchronized CUmod_st compileAndLoad(KernelSources from, String family) {
+        ctx.makeCurrent();
+        CUmod_st m = load(compile(from.source(family)), "NVRTC cubin " + family);
+        if (m == null) throw new CudaException("cuModuleLoadData(NVRTC cubin " + family + ") failed: no binary for " + ctx);
+        return m;
+    }
+
     /** Where each loaded family came from (fatbin or NVRTC, and the source), for reports. */
     public synchronized Map<String, String> origins() { return Map.copyOf(origins); }
 

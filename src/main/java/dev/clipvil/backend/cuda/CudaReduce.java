@@ -14,6 +14,7 @@ import java.util.Locale;
  */
 final class CudaReduce {
     static final Kernel REDUCE = Kernel.of("reduce", "reduce_dims");
+    static final Kernel REDUCE_COLS = Kernel.of("reduce", "reduce_dims_cols");
     static final Kernel VARIANCE = Kernel.of("reduce", "reduce_variance");
     static final Kernel ARGMAX = Kernel.of("reduce", "reduce_argmax");
 
@@ -60,11 +61,26 @@ final class CudaReduce {
             throw new ShapeException(name + ": cannot reduce an empty dimension of " + Shapes.str(x.shape()));
         }
         Tensor out = CudaOps.empty(ctx, x.dtype(), p.outShape());
-        Geometry outer = p.outer();
+        Geometry outer = p.outer(), inner = p.inner();
         if (outer.numel() == 0) return out;
-        CudaOps.launchRows(ctx, REDUCE, outer.numel(), KernelArgs.begin().ptr(CudaOps.addr(out)).i32(CudaOps.dt(out)).ptr(CudaOps.addr(x))
-                .i32(CudaOps.dt(x)).i32(op.ordinal()).geom(outer).geom(p.inner()));
+        KernelArgs a = KernelArgs.begin().ptr(CudaOps.addr(out)).i32(CudaOps.dt(out)).ptr(CudaOps.addr(x)).i32(CudaOps.dt(x))
+                .i32(op.ordinal()).geom(outer).geom(inner);
+        if (columnWise(outer, inner)) {
+            int blocks = Math.min((outer.numel() + 31) / 32, 65535);
+            KernelLaunch.launch(ctx, REDUCE_COLS, blocks, 1, 1, 32, 8, 1, 0, a);
+        } else {
+            CudaOps.launchRows(ctx, REDUCE, outer.numel(), a);
+        }
         return out;
+    }
+
+    /**
+     * Whether neighbouring outputs read neighbouring inputs (the kept dims' innermost stride is 1 and
+     * many elements are reduced per output): then the column kernel's warps load coalesced rows.
+     */
+    static boolean columnWise(Geometry outer, Geometry inner) {
+        int[] st = outer.strides(0);
+        return st[st.length - 1] == 1 && outer.numel() >= 32 && inner.numel() >= 8;
     }
 
     static Tensor variance(CudaContext ctx, Tensor x, int[] dims, int correction, boolean keepDim) {

@@ -37,7 +37,9 @@ public final class CudaRuntime {
 
     private static Availability decide() {
         CudaProbe.Result probe = CudaProbe.probe();
-        if (!probe.driverFound() && System.getenv("CLIPVIL_CUDA_FORCE_LOAD") == null) {
+        // Without libcuda.so.1 nothing can work; with it, try even if the device nodes look absent
+        // (some container runtimes expose devices differently): a failed load is only a reason.
+        if (probe.libcuda().isEmpty() && System.getenv("CLIPVIL_CUDA_FORCE_LOAD") == null) {
             String why = probe.describe();
             return new Availability(false, 0, why, CudaLibraries.notTried("not tried (no NVIDIA driver)"));
         }

@@ -43,14 +43,20 @@ public final class CudaStorage extends Storage {
         if (src.dtype() != dtype() || src.numel() != numel()) {
             throw new IllegalArgumentException("upload of " + src.numel() + " x " + src.dtype() + " into " + numel() + " x " + dtype());
         }
-        if (bytes > 0) ctx.staging().upload(src, address());
+        if (bytes > 0 && !ctx.dryRun()) ctx.staging().upload(src, address());
     }
 
     @Override
     public HostStorage host() {
         HostStorage h = (HostStorage) Storage.allocate(Device.CPU, dtype(), numel());
-        if (bytes > 0) ctx.staging().download(address(), h);
+        if (bytes > 0 && !ctx.dryRun()) ctx.staging().download(address(), h);
+        else if (ctx.dryRun()) zero(h);
         return h;
+    }
+
+    /** A fresh host storage may be a recycled array: in a dry run it must read as zeros. */
+    private static void zero(HostStorage h) {
+        for (int i = 0; i < h.numel(); i++) h.setDouble(i, 0);
     }
 
     @Override

@@ -11,6 +11,7 @@ public final class Kernel {
     private final String family;
     private final String name;
     private final CUfunc_st[] perDevice = new CUfunc_st[64];
+    private volatile boolean checked;
 
     private Kernel(String family, String name) {
         this.family = family;
@@ -29,6 +30,31 @@ public final class Kernel {
             perDevice[ctx.index()] = f;
         }
         return f;
+    }
+
+    /**
+     * On the first launch only: the packed argument kinds must match the entry point's parameters in
+     * its source (when the source can be read). A mismatch is a bug on the Java side, reported plainly.
+     */
+    void checkOnce(KernelArgs args) {
+        if (checked) return;
+        String src;
+        try {
+            src = KernelSources.fromEnvironment().source(family).text();
+        } catch (CudaException e) {
+            checked = true; // no readable source (a fatbin-only build): nothing to check against
+            return;
+        }
+        check(KernelSignature.of(src, name), args.kinds());
+        checked = true;
+    }
+
+    void check(String expected, String packed) {
+        if (expected == null) throw new CudaException("kernel " + this + ": no extern \"C\" __global__ entry point of that name in " + family + ".cu");
+        if (!expected.equals(packed)) {
+            throw new CudaException("kernel " + this + ": the Java side packs arguments (" + packed + ") but the source declares (" + expected
+                    + "); p pointer, i int, l long long, f float, d double, g Geom");
+        }
     }
 
     @Override

@@ -17,6 +17,8 @@ public final class KernelArgs {
 
     final ByteBuffer values = ByteBuffer.allocateDirect(CAPACITY).order(ByteOrder.LITTLE_ENDIAN);
     final int[] offsets = new int[MAX_ARGS];
+    /** Kind of each slot (see {@link KernelSignature}), checked against the kernel's source on its first launch. */
+    final char[] kinds = new char[MAX_ARGS];
     private int count;
     private int end;
 
@@ -35,8 +37,12 @@ public final class KernelArgs {
     /** Byte offset of argument {@code i}'s slot in the value buffer. */
     int offset(int i) { return offsets[i]; }
 
-    private int slot(int size) {
+    /** The kinds of the packed arguments, e.g. "pipig". */
+    String kinds() { return new String(kinds, 0, count); }
+
+    private int slot(int size, char kind) {
         if (count == MAX_ARGS) throw new IllegalStateException("more than " + MAX_ARGS + " kernel arguments");
+        kinds[count] = kind;
         int at = (end + 7) & ~7;
         if (at + size > CAPACITY) throw new IllegalStateException("kernel arguments exceed " + CAPACITY + " bytes");
         offsets[count++] = at;
@@ -46,40 +52,40 @@ public final class KernelArgs {
 
     /** A device pointer ({@code T*}). */
     public KernelArgs ptr(long address) {
-        values.putLong(slot(8), address);
+        values.putLong(slot(8, 'p'), address);
         return this;
     }
 
     public KernelArgs i32(int v) {
-        values.putInt(slot(4), v);
+        values.putInt(slot(4, 'i'), v);
         return this;
     }
 
     public KernelArgs i64(long v) {
-        values.putLong(slot(8), v);
+        values.putLong(slot(8, 'l'), v);
         return this;
     }
 
     public KernelArgs f32(float v) {
-        values.putFloat(slot(4), v);
+        values.putFloat(slot(4, 'f'), v);
         return this;
     }
 
     public KernelArgs f64(double v) {
-        values.putDouble(slot(8), v);
+        values.putDouble(slot(8, 'd'), v);
         return this;
     }
 
     /** The {@code Geom} struct of kernels/common.cuh, by value. */
     public KernelArgs geom(Geometry g) {
-        int at = slot(Geometry.BYTES);
+        int at = slot(Geometry.BYTES, 'g');
         g.writeTo(values, at);
         return this;
     }
 
     /** An int array struct member by value ({@code struct { int v[n]; }}), e.g. a small shape. */
     public KernelArgs ints(int[] v) {
-        int at = slot(4 * v.length);
+        int at = slot(4 * v.length, 'a');
         for (int i = 0; i < v.length; i++) values.putInt(at + 4 * i, v[i]);
         return this;
     }

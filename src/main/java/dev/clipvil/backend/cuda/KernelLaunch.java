@@ -43,7 +43,12 @@ public final class KernelLaunch {
 
     public static void launch(CudaContext ctx, Kernel k, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, KernelArgs args) {
         if (gx == 0 || gy == 0 || gz == 0) return; // empty work
+        if (ctx.dryRun()) {
+            DryRun.launched(k, args, gx, gy, gz, bx, by, bz, sharedBytes);
+            return;
+        }
         ctx.makeCurrent();
+        k.checkOnce(args);
         Table t = TABLES.get();
         if (t.boundTo != args) {
             t.boundTo = args;

@@ -56,6 +56,16 @@ class GeometryTest {
     }
 
     @Test
+    void reductionsPickTheColumnKernelWhenOutputsAreContiguous() {
+        // sum over the rows of [300, 77]: outputs walk stride 1
+        assertEquals(true, CudaReduce.columnWise(Geometry.of(new int[]{77}, new int[]{1}, new int[]{1}), Geometry.of(new int[]{300}, new int[]{77})));
+        // sum over the last dim: outputs walk stride 300
+        assertEquals(false, CudaReduce.columnWise(Geometry.of(new int[]{77}, new int[]{300}, new int[]{1}), Geometry.of(new int[]{300}, new int[]{1})));
+        // a full reduction: one output
+        assertEquals(false, CudaReduce.columnWise(Geometry.of(new int[0], new int[0], new int[0]), Geometry.of(new int[]{300}, new int[]{1})));
+    }
+
+    @Test
     void sizeOneDimsAreDropped() {
         Geometry g = Geometry.of(new int[]{1, 6, 1}, new int[]{99, 2, 77});
         assertArrayEquals(new int[]{6}, g.dims());

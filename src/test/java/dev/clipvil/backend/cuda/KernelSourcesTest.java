@@ -56,6 +56,10 @@ class KernelSourcesTest {
         for (String fam : KernelSymbolsTest.families()) {
             KernelSources.Source s = jar.source(fam);
             assertTrue(s.text().contains("extern \"C\" __global__"), fam);
+        }
+        for (String fam : KernelSymbolsTest.SIMPLE_FAMILIES) {
+            KernelSources.Source s = jar.source(fam);
+            assertTrue(s.text().contains("extern \"C\" __global__"), fam);
             assertTrue(s.headers().containsKey("common.cuh"), fam);
             assertEquals("", s.extraFlags(), fam + ": the simple families stay without fast math");
         }

@@ -1,0 +1,59 @@
+package dev.clipvil.backend.cuda;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The bookkeeping of a dry-run context ({@link CudaContext#installDryRun}): every launch's packed
+ * arguments are checked against the kernel's parameters in its source (each time, not once) and its
+ * launch configuration against CUDA's limits, then counted per kernel. Nothing runs.
+ */
+final class DryRun {
+    private static final Map<String, Integer> LAUNCHES = new ConcurrentHashMap<>();
+    private static final AtomicLong GEMMS = new AtomicLong();
+
+    private DryRun() {}
+
+    static void launched(Kernel k, KernelArgs args, int gx, int gy, int gz, int bx, int by, int bz, int shared) {
+        String src = KernelSources.fromEnvironment().source(k.family()).text();
+        k.check(KernelSignature.of(src, k.name()), args.kinds());
+        if (gx < 1 || gx > Integer.MAX_VALUE || gy < 1 || gy > 65535 || gz < 1 || gz > 65535) {
+            throw new CudaException("kernel " + k + ": grid " + gx + "x" + gy + "x" + gz + " is outside CUDA's limits");
+        }
+        if (bx < 1 || by < 1 || bz < 1 || (long) bx * by * bz > 1024) {
+            throw new CudaException("kernel " + k + ": block " + bx + "x" + by + "x" + bz + " is outside CUDA's limits");
+        }
+        if (shared < 0 || shared > 227 * 1024) throw new CudaException("kernel " + k + ": " + shared + " bytes of shared memory");
+        LAUNCHES.merge(k.toString(), 1, Integer::sum);
+    }
+
+    static void gemm(int lda, int ldb, int m, int n, int k, int batches) {
+        if (lda < 1 || ldb < 1 || m < 1 || n < 1 || k < 1 || batches < 1) {
+            throw new CudaException("cublasGemmStridedBatchedEx: bad sizes m=" + m + " n=" + n + " k=" + k + " lda=" + lda + " ldb=" + ldb + " batch=" + batches);
+        }
+        GEMMS.incrementAndGet();
+    }
+
+    /** Launch counts per kernel ("family/name") so far. */
+    static Map<String, Integer> launches() { return Map.copyOf(LAUNCHES); }
+
+    static long gemms() { return GEMMS.get(); }
+
+    /** Fake device memory: increasing 256-aligned addresses, never out of memory. */
+    static final class FakeMemory implements BlockCache.Raw {
+        private long next = 1L << 40;
+
+        @Override public synchronized long malloc(long bytes) {
+            long p = next;
+            next += (bytes + 255) & ~255L;
+            return p;
+        }
+
+        @Override public void free(long ptr) {}
+
+        @Override public void synchronize() {}
+
+        @Override public String deviceMemory() { return "dry run"; }
+    }
+}

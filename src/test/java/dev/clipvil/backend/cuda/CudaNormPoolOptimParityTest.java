@@ -1,0 +1,144 @@
+package dev.clipvil.backend.cuda;
+
+import dev.clipvil.backend.NormResult;
+import dev.clipvil.backend.Pool2dParams;
+import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.Tensor;
+import dev.clipvil.testing.GpuAvailable;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import static dev.clipvil.backend.cuda.GpuParity.*;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Batch norm, pooling, optimizer steps and random fills on the GPU against the CPU backend. */
+@Tag("gpu")
+@ExtendWith(GpuAvailable.class)
+class CudaNormPoolOptimParityTest {
+    @BeforeAll
+    static void poison() { CudaMemory.setPoison(true); }
+
+    @Test
+    void batchNormTrainEvalAndBackward() {
+        try (Pair x = randnT(1, 4, 3, 7, 5); Pair w = randn(2, 3); Pair b = randn(3, 3); Pair rm = randn(4, 3); Pair rv = rand(5, 0.5, 2, 3);
+             Pair gy = randn(6, 4, 3, 5, 7)) {
+            NormResult g = gpu().batchNormTrain(x.gpu(), w.gpu(), b.gpu(), rm.gpu(), rv.gpu(), 0.1, 1e-5);
+            NormResult c = cpu().batchNormTrain(x.cpu(), w.cpu(), b.cpu(), rm.cpu(), rv.cpu(), 0.1, 1e-5);
+            assertClose("batch_norm train out", g.out(), c.out(), F32);
+            assertClose("batch_norm mean", g.mean(), c.mean(), F32);
+            assertClose("batch_norm rstd", g.rstd(), c.rstd(), F32);
+            assertClose("running_mean", rm.gpu(), rm.cpu(), F32);
+            assertClose("running_var", rv.gpu(), rv.cpu(), F32);
+            for (boolean training : new boolean[]{true, false}) {
+                Tensor[] gg = gpu().batchNormBackward(gy.gpu(), x.gpu(), w.gpu(), g.mean(), g.rstd(), training);
+                Tensor[] cg = cpu().batchNormBackward(gy.cpu(), x.cpu(), w.cpu(), c.mean(), c.rstd(), training);
+                for (int i = 0; i < 3; i++) assertClose("batch_norm backward " + i + " training=" + training, gg[i], cg[i], 1e-4);
+                close(gg);
+                close(cg);
+            }
+            Tensor ge = gpu().batchNormEval(x.gpu(), w.gpu(), null, rm.gpu(), rv.gpu(), 1e-5);
+            Tensor ce = cpu().batchNormEval(x.cpu(), w.cpu(), null, rm.cpu(), rv.cpu(), 1e-5);
+            assertClose("batch_norm eval", ge, ce, F32);
+            close(g.out(), g.mean(), g.rstd(), c.out(), c.mean(), c.rstd(), ge, ce);
+        }
+    }
+
+    @Test
+    void averagePoolingFixedAndAdaptive() {
+        Pool2dParams[] ps = {Pool2dParams.of(2, 2), new Pool2dParams(3, 3, 2, 2, 1, 1, true, false), new Pool2dParams(3, 2, 1, 2, 1, 0, false, true)};
+        try (Pair x = randnT(1, 2, 3, 9, 7)) {
+            for (Pool2dParams p : ps) {
+                Tensor g = gpu().avgPool2d(x.gpu(), p), c = cpu().avgPool2d(x.cpu(), p);
+                assertClose("avg_pool2d " + p, g, c, F32);
+                try (Pair gy = randn(2, c.shape())) {
+                    Tensor gb = gpu().avgPool2dBackward(gy.gpu(), x.shape(), p), cb = cpu().avgPool2dBackward(gy.cpu(), x.shape(), p);
+                    assertClose("avg_pool2d backward " + p, gb, cb, F32);
+                    close(gb, cb);
+                }
+                close(g, c);
+            }
+            for (int[] o : new int[][]{{1, 1}, {4, 3}, {9, 7}, {5, 5}}) {
+                Tensor g = gpu().adaptiveAvgPool2d(x.gpu(), o[0], o[1]), c = cpu().adaptiveAvgPool2d(x.cpu(), o[0], o[1]);
+                assertClose("adaptive " + o[0] + "x" + o[1], g, c, F32);
+                try (Pair gy = randn(3, c.shape())) {
+                    Tensor gb = gpu().adaptiveAvgPool2dBackward(gy.gpu(), x.shape()), cb = cpu().adaptiveAvgPool2dBackward(gy.cpu(), x.shape());
+                    assertClose("adaptive backward " + o[0] + "x" + o[1], gb, cb, F32);
+                    close(gb, cb);
+                }
+                close(g, c);
+            }
+        }
+    }
+
+    @Test
+    void adamwAndSgdStepsMatchOverSeveralSteps() {
+        try (Pair p = randnT(1, 33, 17); Pair m = rand(2, 0, 0, 33, 17); Pair v = rand(3, 0, 0, 33, 17)) {
+            for (int step = 1; step <= 5; step++) {
+                try (Pair g = randn(10 + step, 33, 17)) {
+                    gpu().adamwStep(p.gpu(), g.gpu(), m.gpu(), v.gpu(), 1e-2, 0.9, 0.999, 1e-8, 0.05, step);
+                    cpu().adamwStep(p.cpu(), g.cpu(), m.cpu(), v.cpu(), 1e-2, 0.9, 0.999, 1e-8, 0.05, step);
+                }
+            }
+            assertClose("adamw param", p.gpu(), p.cpu(), F32);
+            assertClose("adamw exp_avg", m.gpu(), m.cpu(), F32);
+            assertClose("adamw exp_avg_sq", v.gpu(), v.cpu(), F32);
+        }
+        for (boolean nesterov : new boolean[]{false, true}) {
+            try (Pair p = randnNarrow(1, 20, 9); Pair buf = rand(2, 0, 0, 20, 9)) {
+                for (int step = 1; step <= 4; step++) {
+                    try (Pair g = randn(20 + step, 20, 9)) {
+                        gpu().sgdStep(p.gpu(), g.gpu(), buf.gpu(), 0.1, 0.9, 0.0, 1e-4, nesterov, step == 1);
+                        cpu().sgdStep(p.cpu(), g.cpu(), buf.cpu(), 0.1, 0.9, 0.0, 1e-4, nesterov, step == 1);
+                    }
+                }
+                assertClose("sgd nesterov=" + nesterov, p.gpu(), p.cpu(), F32);
+                assertClose("sgd buffer", buf.gpu(), buf.cpu(), F32);
+            }
+        }
+        try (Pair p = randn(1, 100); Pair g = randn(2, 100)) {
+            gpu().sgdStep(p.gpu(), g.gpu(), null, 0.5, 0, 0, 0, false, true);
+            cpu().sgdStep(p.cpu(), g.cpu(), null, 0.5, 0, 0, 0, false, true);
+            assertClose("plain sgd", p.gpu(), p.cpu(), F32);
+        }
+    }
+
+    @Test
+    void randomFillsHaveTheRightDistributionAndAreSeeded() {
+        int n = 1 << 20;
+        try (Tensor u = gpu().empty(DType.F32, n); Tensor u2 = gpu().empty(DType.F32, n); Tensor z = gpu().empty(DType.F32, n)) {
+            gpu().fillUniform(u, -1, 3, 42);
+            gpu().fillUniform(u2, -1, 3, 42);
+            assertArrayEquals(u.toFloatArray(), u2.toFloatArray(), "same seed, same values");
+            double[] a = u.toDoubleArray();
+            double mean = 0, min = 9, max = -9;
+            for (double d : a) { mean += d; min = Math.min(min, d); max = Math.max(max, d); }
+            mean /= n;
+            assertEquals(1.0, mean, 0.01);
+            assertTrue(min >= -1 && max < 3, min + " " + max);
+            gpu().fillNormal(z, 2, 0.5, 7);
+            double[] b = z.toDoubleArray();
+            double m = 0, s = 0;
+            for (double d : b) m += d;
+            m /= n;
+            for (double d : b) s += (d - m) * (d - m);
+            s = Math.sqrt(s / n);
+            assertEquals(2.0, m, 0.005);
+            assertEquals(0.5, s, 0.005);
+            gpu().fillUniform(u2, -1, 3, 43);
+            assertNotEquals(u.toDoubleArray()[0], u2.toDoubleArray()[0], "another seed");
+        }
+        try (Tensor mask = gpu().dropoutMask(new int[]{1000, 1000}, DType.F32, 0.1, 5)) {
+            double zeros = 0;
+            for (double d : mask.toDoubleArray()) {
+                assertTrue(d == 0 || Math.abs(d - 1 / 0.9) < 1e-6, "mask value " + d);
+                if (d == 0) zeros++;
+            }
+            assertEquals(0.1, zeros / 1e6, 0.002);
+        }
+    }
+}
