@@ -811,42 +811,190 @@ __device__ __forceinline__ void attn_bwd_tc(
     q, k, v, gOut, lse, delta, mask, dqAcc, gk, gv, B, H, Sq, Sk, dim, qsb, qsh, qss, qsd, ksb, ksh, kss,     \
         ksd, vsb, vsh, vss, vsd, maskKind, msb, msh, msq, msk, causal, scale
 
-// One entry point per (kind, D), spelled out so that each name appears literally in the source
-// (KernelSymbolsTest checks the Java constants against `extern "C" __global__ void name(`).
+// One entry point per (kind, D), name and parameter list spelled out (no macros in the declaration):
+// KernelSymbolsTest and KernelSignature read them from this source (the Java side checks its packed
+// arguments against the parameter list).
 
-extern "C" __global__ void clipvil_attn_fwd_f32_d32(FWD_PARAMS(float)) { attn_fwd_simt<float, 32>(FWD_ARGS); }
-extern "C" __global__ void clipvil_attn_fwd_bf16simt_d32(FWD_PARAMS(bf16_t)) { attn_fwd_simt<bf16_t, 32>(FWD_ARGS); }
-extern "C" __global__ void clipvil_attn_fwd_bf16_d32(FWD_PARAMS(bf16_t)) { attn_fwd_tc<32>(FWD_ARGS); }
-extern "C" __global__ void clipvil_attn_bwd_f32_d32(BWD_PARAMS(float)) { attn_bwd_simt<float, 32>(BWD_ARGS); }
-extern "C" __global__ void clipvil_attn_bwd_bf16_d32(BWD_PARAMS(bf16_t)) { attn_bwd_simt<bf16_t, 32>(BWD_ARGS); }
+extern "C" __global__ void clipvil_attn_fwd_f32_d32(
+    const float* q, const float* k, const float* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_simt<float, 32>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_fwd_bf16simt_d32(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_simt<bf16_t, 32>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_fwd_bf16_d32(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_tc<32>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_f32_d32(
+    const float* q, const float* k, const float* v, const float* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_simt<float, 32>(BWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16_d32(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_simt<bf16_t, 32>(BWD_ARGS);
+}
 
-extern "C" __global__ void clipvil_attn_fwd_f32_d64(FWD_PARAMS(float)) { attn_fwd_simt<float, 64>(FWD_ARGS); }
-extern "C" __global__ void clipvil_attn_fwd_bf16simt_d64(FWD_PARAMS(bf16_t)) { attn_fwd_simt<bf16_t, 64>(FWD_ARGS); }
-extern "C" __global__ void clipvil_attn_fwd_bf16_d64(FWD_PARAMS(bf16_t)) { attn_fwd_tc<64>(FWD_ARGS); }
-extern "C" __global__ void clipvil_attn_bwd_f32_d64(BWD_PARAMS(float)) { attn_bwd_simt<float, 64>(BWD_ARGS); }
-extern "C" __global__ void clipvil_attn_bwd_bf16_d64(BWD_PARAMS(bf16_t)) { attn_bwd_simt<bf16_t, 64>(BWD_ARGS); }
+extern "C" __global__ void clipvil_attn_fwd_f32_d64(
+    const float* q, const float* k, const float* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_simt<float, 64>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_fwd_bf16simt_d64(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_simt<bf16_t, 64>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_fwd_bf16_d64(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_tc<64>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_f32_d64(
+    const float* q, const float* k, const float* v, const float* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_simt<float, 64>(BWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16_d64(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_simt<bf16_t, 64>(BWD_ARGS);
+}
 
-extern "C" __global__ void clipvil_attn_fwd_f32_d80(FWD_PARAMS(float)) { attn_fwd_simt<float, 80>(FWD_ARGS); }
-extern "C" __global__ void clipvil_attn_fwd_bf16simt_d80(FWD_PARAMS(bf16_t)) { attn_fwd_simt<bf16_t, 80>(FWD_ARGS); }
-extern "C" __global__ void clipvil_attn_fwd_bf16_d80(FWD_PARAMS(bf16_t)) { attn_fwd_tc<80>(FWD_ARGS); }
-extern "C" __global__ void clipvil_attn_bwd_f32_d80(BWD_PARAMS(float)) { attn_bwd_simt<float, 80>(BWD_ARGS); }
-extern "C" __global__ void clipvil_attn_bwd_bf16_d80(BWD_PARAMS(bf16_t)) { attn_bwd_simt<bf16_t, 80>(BWD_ARGS); }
+extern "C" __global__ void clipvil_attn_fwd_f32_d80(
+    const float* q, const float* k, const float* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_simt<float, 80>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_fwd_bf16simt_d80(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_simt<bf16_t, 80>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_fwd_bf16_d80(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_tc<80>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_f32_d80(
+    const float* q, const float* k, const float* v, const float* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_simt<float, 80>(BWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16_d80(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_simt<bf16_t, 80>(BWD_ARGS);
+}
 
-extern "C" __global__ void clipvil_attn_fwd_f32_d96(FWD_PARAMS(float)) { attn_fwd_simt<float, 96>(FWD_ARGS); }
-extern "C" __global__ void clipvil_attn_fwd_bf16simt_d96(FWD_PARAMS(bf16_t)) { attn_fwd_simt<bf16_t, 96>(FWD_ARGS); }
-extern "C" __global__ void clipvil_attn_fwd_bf16_d96(FWD_PARAMS(bf16_t)) { attn_fwd_tc<96>(FWD_ARGS); }
-extern "C" __global__ void clipvil_attn_bwd_f32_d96(BWD_PARAMS(float)) { attn_bwd_simt<float, 96>(BWD_ARGS); }
-extern "C" __global__ void clipvil_attn_bwd_bf16_d96(BWD_PARAMS(bf16_t)) { attn_bwd_simt<bf16_t, 96>(BWD_ARGS); }
+extern "C" __global__ void clipvil_attn_fwd_f32_d96(
+    const float* q, const float* k, const float* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_simt<float, 96>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_fwd_bf16simt_d96(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_simt<bf16_t, 96>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_fwd_bf16_d96(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_tc<96>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_f32_d96(
+    const float* q, const float* k, const float* v, const float* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_simt<float, 96>(BWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16_d96(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_simt<bf16_t, 96>(BWD_ARGS);
+}
 
-extern "C" __global__ void clipvil_attn_fwd_f32_d128(FWD_PARAMS(float)) { attn_fwd_simt<float, 128>(FWD_ARGS); }
-extern "C" __global__ void clipvil_attn_fwd_bf16simt_d128(FWD_PARAMS(bf16_t)) { attn_fwd_simt<bf16_t, 128>(FWD_ARGS); }
-extern "C" __global__ void clipvil_attn_fwd_bf16_d128(FWD_PARAMS(bf16_t)) { attn_fwd_tc<128>(FWD_ARGS); }
-extern "C" __global__ void clipvil_attn_bwd_f32_d128(BWD_PARAMS(float)) { attn_bwd_simt<float, 128>(BWD_ARGS); }
-extern "C" __global__ void clipvil_attn_bwd_bf16_d128(BWD_PARAMS(bf16_t)) { attn_bwd_simt<bf16_t, 128>(BWD_ARGS); }
+extern "C" __global__ void clipvil_attn_fwd_f32_d128(
+    const float* q, const float* k, const float* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_simt<float, 128>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_fwd_bf16simt_d128(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_simt<bf16_t, 128>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_fwd_bf16_d128(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_tc<128>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_f32_d128(
+    const float* q, const float* k, const float* v, const float* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_simt<float, 128>(BWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16_d128(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_simt<bf16_t, 128>(BWD_ARGS);
+}
 
 // tensor-core backward (BF16, D <= 64): block 128 threads, grid (B*H, ceil(Sk/64), 1)
-extern "C" __global__ void clipvil_attn_bwd_bf16tc_d32(BWD_PARAMS(bf16_t)) { attn_bwd_tc<32>(BWD_ARGS); }
-extern "C" __global__ void clipvil_attn_bwd_bf16tc_d64(BWD_PARAMS(bf16_t)) { attn_bwd_tc<64>(BWD_ARGS); }
+extern "C" __global__ void clipvil_attn_bwd_bf16tc_d32(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_tc<32>(BWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16tc_d64(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_tc<64>(BWD_ARGS);
+}
 
 extern "C" __global__ void clipvil_attn_bwd_prep_f32(const float* gOut, const float* out, float* delta, float* dqAcc, int rows, int dim) {
     attn_bwd_prep<float>(gOut, out, delta, dqAcc, rows, dim);

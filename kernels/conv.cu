@@ -55,9 +55,6 @@ struct ConvGeom {
     __device__ int Kg() const { return K / G; }
 };
 
-#define GEOM_PARAMS                                                                                          \
-    int N, int C, int H, int W, int K, int R, int S, int P, int Q, int sh, int sw, int ph, int pw, int dh,  \
-        int dw, int G
 #define GEOM_INIT {N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw, G}
 
 // =============================================================================================
@@ -209,19 +206,25 @@ struct BwdWeightNchwF32 {
     }
 };
 
-extern "C" __global__ void clipvil_conv2d_fwd_nchw_f32(const float* x, const float* w, const float* bias, float* out, GEOM_PARAMS) {
+extern "C" __global__ void clipvil_conv2d_fwd_nchw_f32(const float* x, const float* w, const float* bias, float* out,
+    int N, int C, int H, int W, int K, int R, int S, int P, int Q, int sh, int sw, int ph, int pw, int dh,
+    int dw, int G) {
     const ConvGeom g = GEOM_INIT;
     const FwdNchwF32 op{x, w, bias, out, g, (int)blockIdx.z};
     gemm_f32_tile<false, true>(op, N * P * Q, g.Kg(), 0, g.Cg() * R * S);
 }
 
-extern "C" __global__ void clipvil_conv2d_bwd_input_nchw_f32(const float* gy, const float* w, float* gx, GEOM_PARAMS) {
+extern "C" __global__ void clipvil_conv2d_bwd_input_nchw_f32(const float* gy, const float* w, float* gx,
+    int N, int C, int H, int W, int K, int R, int S, int P, int Q, int sh, int sw, int ph, int pw, int dh,
+    int dw, int G) {
     const ConvGeom g = GEOM_INIT;
     const BwdInputNchwF32 op{gy, w, gx, g, (int)blockIdx.z};
     gemm_f32_tile<false, true>(op, N * H * W, g.Cg(), 0, g.Kg() * R * S);
 }
 
-extern "C" __global__ void clipvil_conv2d_bwd_weight_nchw_f32(const float* gy, const float* x, float* gw, int splits, GEOM_PARAMS) {
+extern "C" __global__ void clipvil_conv2d_bwd_weight_nchw_f32(const float* gy, const float* x, float* gw, int splits,
+    int N, int C, int H, int W, int K, int R, int S, int P, int Q, int sh, int sw, int ph, int pw, int dh,
+    int dw, int G) {
     const ConvGeom g = GEOM_INIT;
     const int gi = blockIdx.z / splits, split = blockIdx.z % splits;
     const int kTotal = N * P * Q;
@@ -260,7 +263,9 @@ __device__ __forceinline__ void mma_bf16_16816(float* c, const unsigned* a, unsi
 #endif
 }
 
-extern "C" __global__ void clipvil_conv2d_fwd_nhwc_bf16(const bf16_t* x, const bf16_t* w, const float* bias, bf16_t* out, GEOM_PARAMS) {
+extern "C" __global__ void clipvil_conv2d_fwd_nhwc_bf16(const bf16_t* x, const bf16_t* w, const float* bias, bf16_t* out,
+    int N, int C, int H, int W, int K, int R, int S, int P, int Q, int sh, int sw, int ph, int pw, int dh,
+    int dw, int G) {
     __shared__ __align__(16) bf16_t sA[CT_BM][CT_LD];
     __shared__ __align__(16) bf16_t sB[CT_BN][CT_LD];
     const int Cg = C / G, Kg = K / G, gi = blockIdx.z;

@@ -41,11 +41,9 @@ final class CudaAttention {
     private static final Kernel[] BWD_F32 = family("clipvil_attn_bwd_f32_d");
     private static final Kernel[] BWD_BF16 = family("clipvil_attn_bwd_bf16_d");
     /** Tensor-core backward, head dims 32 and 64 only (larger tiles exceed 48 KB of static shared memory). */
-    static final Kernel BWD_BF16_TC_D32 = Kernel.of("attention", "clipvil_attn_bwd_bf16tc_d32");
-    static final Kernel BWD_BF16_TC_D64 = Kernel.of("attention", "clipvil_attn_bwd_bf16tc_d64");
-    static final Kernel PREP_F32 = Kernel.of("attention", "clipvil_attn_bwd_prep_f32");
-    static final Kernel PREP_BF16 = Kernel.of("attention", "clipvil_attn_bwd_prep_bf16");
-    static final Kernel F32_TO_BF16 = Kernel.of("attention", "clipvil_attn_f32_to_bf16");
+    static final Kernel[] BWD_BF16_TC = {Kernel.of("attention", "clipvil_attn_bwd_bf16tc_d32"), Kernel.of("attention", "clipvil_attn_bwd_bf16tc_d64")};
+    /** The backward's pre-kernel per dtype: [0] F32, [1] BF16. */
+    static final Kernel[] PREP = {Kernel.of("attention", "clipvil_attn_bwd_prep_f32"), Kernel.of("attention", "clipvil_attn_bwd_prep_bf16")};
 
     /** Rows per forward CTA of the SIMT and tensor-core kernels, keys per backward CTA. */
     private static final int SIMT_ROWS = 32, TC_ROWS = 64, BWD_KEYS = 16, TC_BWD_KEYS = 64;
@@ -171,12 +169,12 @@ final class CudaAttention {
             // 1. delta = rowsum(gOut * out), dqAcc = 0: one warp per row, 4 rows per 128-thread CTA
             KernelArgs p = KernelArgs.begin().ptr(KernelSupport.ptr(god)).ptr(KernelSupport.ptr(od)).ptr(KernelSupport.ptr(delta))
                     .ptr(KernelSupport.ptr(dqAcc)).i32(rows).i32(g.d);
-            KernelLaunch.launch(ctx, f32 ? PREP_F32 : PREP_BF16, KernelSupport.ceilDiv(rows, 4), 128, 0, p);
+            KernelLaunch.launch(ctx, PREP[f32 ? 0 : 1], KernelSupport.ceilDiv(rows, 4), 128, 0, p);
 
             // 2. SIMT: one 64-thread CTA per (batch x head, 16 keys); tensor cores (BF16, D <= 64):
             //    one 128-thread CTA (4 warps x 16 keys) per (batch x head, 64 keys)
             boolean tc = !f32 && !simt && HEAD_DIMS[g.slot] <= 64;
-            Kernel kern = f32 ? BWD_F32[g.slot] : !tc ? BWD_BF16[g.slot] : HEAD_DIMS[g.slot] == 32 ? BWD_BF16_TC_D32 : BWD_BF16_TC_D64;
+            Kernel kern = f32 ? BWD_F32[g.slot] : !tc ? BWD_BF16[g.slot] : BWD_BF16_TC[g.slot];
             KernelArgs a = KernelArgs.begin()
                     .ptr(KernelSupport.ptr(q)).ptr(KernelSupport.ptr(k)).ptr(KernelSupport.ptr(v)).ptr(KernelSupport.ptr(god))
                     .ptr(KernelSupport.ptr(ld)).ptr(KernelSupport.ptr(delta)).ptr(KernelSupport.ptr(mask))
@@ -185,12 +183,8 @@ final class CudaAttention {
             pushTail(a, q, k, v, mask, ms, causal, scale);
             KernelLaunch.launch(ctx, kern, g.b * g.h, KernelSupport.ceilDiv(g.sk, tc ? TC_BWD_KEYS : BWD_KEYS), 1, tc ? 128 : 64, 1, 1, 0, a);
 
-            // 3. BF16: gq = bf16(dqAcc)
-            if (!f32) {
-                long n = (long) rows * g.d;
-                KernelArgs c = KernelArgs.begin().ptr(KernelSupport.ptr(dqAcc)).ptr(KernelSupport.ptr(gq)).i64(n);
-                KernelLaunch.launch(ctx, F32_TO_BF16, KernelLaunch.gridFor(ctx, n), KernelLaunch.BLOCK, 0, c);
-            }
+            // 3. BF16: gq = bf16(dqAcc) (round to nearest even)
+            if (!f32) CudaCopy.copy(ctx, dqAcc, gq);
             ok = true;
             return new Tensor[]{gq, gk, gv};
         } finally {

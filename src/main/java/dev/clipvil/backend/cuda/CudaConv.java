@@ -29,12 +29,12 @@ import java.util.Arrays;
 final class CudaConv {
     private CudaConv() {}
 
-    static final Kernel FWD_F32 = Kernel.of("conv", "clipvil_conv2d_fwd_nchw_f32");
+    /** Forward per dtype: [0] F32 NCHW (SIMT), [1] BF16 NHWC (tensor cores). */
+    static final Kernel[] FWD = {Kernel.of("conv", "clipvil_conv2d_fwd_nchw_f32"), Kernel.of("conv", "clipvil_conv2d_fwd_nhwc_bf16")};
     static final Kernel BWD_INPUT_F32 = Kernel.of("conv", "clipvil_conv2d_bwd_input_nchw_f32");
     static final Kernel BWD_WEIGHT_F32 = Kernel.of("conv", "clipvil_conv2d_bwd_weight_nchw_f32");
-    static final Kernel FWD_NHWC_BF16 = Kernel.of("conv", "clipvil_conv2d_fwd_nhwc_bf16");
-    static final Kernel TRANSPOSE_F32 = Kernel.of("conv", "clipvil_transpose_batched_f32");
-    static final Kernel TRANSPOSE_BF16 = Kernel.of("conv", "clipvil_transpose_batched_bf16");
+    /** Batched transpose per dtype: [0] F32, [1] BF16 (layout changes NCHW <-> NHWC, KCRS -> KRSC). */
+    static final Kernel[] TRANSPOSE = {Kernel.of("conv", "clipvil_transpose_batched_f32"), Kernel.of("conv", "clipvil_transpose_batched_bf16")};
 
     private static final int TILE = 64;
 
@@ -93,7 +93,7 @@ final class CudaConv {
             Tensor out = KernelSupport.empty(ctx, DType.F32, g.outShape());
             KernelArgs a = KernelArgs.begin().ptr(KernelSupport.ptr(xd)).ptr(KernelSupport.ptr(wd)).ptr(KernelSupport.ptr(bd)).ptr(KernelSupport.ptr(out));
             g.push(a);
-            KernelLaunch.launch(ctx, FWD_F32, KernelSupport.ceilDiv((long) g.n * g.p * g.q, TILE), KernelSupport.ceilDiv(g.kg(), TILE), g.groups(),
+            KernelLaunch.launch(ctx, FWD[0], KernelSupport.ceilDiv((long) g.n * g.p * g.q, TILE), KernelSupport.ceilDiv(g.kg(), TILE), g.groups(),
                     256, 1, 1, 0, a);
             return out;
         } finally {
@@ -104,8 +104,37 @@ final class CudaConv {
     /** dst[b][c][r] = src[b][r][c] for contiguous [batch, rows, cols] data. */
     static void transpose(CudaContext ctx, Tensor src, Tensor dst, int batch, int rows, int cols) {
         KernelArgs a = KernelArgs.begin().ptr(KernelSupport.ptr(src)).ptr(KernelSupport.ptr(dst)).i32(batch).i32(rows).i32(cols);
-        KernelLaunch.launch(ctx, src.dtype() == DType.F32 ? TRANSPOSE_F32 : TRANSPOSE_BF16,
+        if (src.dtype() != DType.F32 && src.dtype() != DType.BF16) throw new DTypeException("transpose: F32 or BF16 data, got " + src.describe());
+        KernelLaunch.launch(ctx, TRANSPOSE[src.dtype() == DType.F32 ? 0 : 1],
                 KernelSupport.ceilDiv(cols, 32), KernelSupport.ceilDiv(rows, 32), batch, 32, 8, 1, 0, a);
+    }
+
+    /** An NCHW tensor (any view) as a new contiguous NHWC tensor [N, H, W, C] of the same dtype (F32 or BF16). */
+    static Tensor nchwToNhwc(CudaContext ctx, Tensor x) {
+        if (x.dim() != 4) throw new ShapeException("nchw_to_nhwc: 4-D input expected, got " + Shapes.str(x.shape()));
+        int[] s = x.shape();
+        Tensor xd = KernelSupport.dense(ctx, x, x.dtype());
+        try {
+            Tensor out = KernelSupport.empty(ctx, x.dtype(), s[0], s[2], s[3], s[1]);
+            transpose(ctx, xd, out, s[0], s[1], s[2] * s[3]);
+            return out;
+        } finally {
+            xd.close();
+        }
+    }
+
+    /** An NHWC tensor [N, H, W, C] (any view) as a new contiguous NCHW tensor of the same dtype (F32 or BF16). */
+    static Tensor nhwcToNchw(CudaContext ctx, Tensor x) {
+        if (x.dim() != 4) throw new ShapeException("nhwc_to_nchw: 4-D input expected, got " + Shapes.str(x.shape()));
+        int[] s = x.shape();
+        Tensor xd = KernelSupport.dense(ctx, x, x.dtype());
+        try {
+            Tensor out = KernelSupport.empty(ctx, x.dtype(), s[0], s[3], s[1], s[2]);
+            transpose(ctx, xd, out, s[0], s[1] * s[2], s[3]);
+            return out;
+        } finally {
+            xd.close();
+        }
     }
 
     private static Tensor forwardBf16(CudaContext ctx, Tensor x, Tensor weight, Tensor bias, Geo g) {
@@ -121,7 +150,7 @@ final class CudaConv {
             on = KernelSupport.empty(ctx, DType.BF16, g.n, g.p, g.q, g.k);
             KernelArgs a = KernelArgs.begin().ptr(KernelSupport.ptr(xn)).ptr(KernelSupport.ptr(wn)).ptr(KernelSupport.ptr(bd)).ptr(KernelSupport.ptr(on));
             g.push(a);
-            KernelLaunch.launch(ctx, FWD_NHWC_BF16, KernelSupport.ceilDiv((long) g.n * g.p * g.q, TILE), KernelSupport.ceilDiv(g.kg(), TILE), g.groups(),
+            KernelLaunch.launch(ctx, FWD[1], KernelSupport.ceilDiv((long) g.n * g.p * g.q, TILE), KernelSupport.ceilDiv(g.kg(), TILE), g.groups(),
                     128, 1, 1, 0, a);
             Tensor out = KernelSupport.empty(ctx, DType.BF16, g.outShape());
             transpose(ctx, on, out, g.n, g.p * g.q, g.k);                 // NHWC -> NCHW

@@ -24,17 +24,21 @@ import java.util.Arrays;
 final class CudaLayerNorm {
     private CudaLayerNorm() {}
 
-    static final Kernel FWD_F32 = Kernel.of("layernorm", "clipvil_ln_fwd_f32");
-    static final Kernel FWD_BF16 = Kernel.of("layernorm", "clipvil_ln_fwd_bf16");
-    static final Kernel FWD_RES_F32 = Kernel.of("layernorm", "clipvil_ln_fwd_residual_f32");
-    static final Kernel FWD_RES_BF16 = Kernel.of("layernorm", "clipvil_ln_fwd_residual_bf16");
-    static final Kernel DX_F32 = Kernel.of("layernorm", "clipvil_ln_bwd_dx_f32");
-    static final Kernel DX_BF16 = Kernel.of("layernorm", "clipvil_ln_bwd_dx_bf16");
-    static final Kernel PARTIAL_F32 = Kernel.of("layernorm", "clipvil_ln_bwd_params_partial_f32");
-    static final Kernel PARTIAL_BF16 = Kernel.of("layernorm", "clipvil_ln_bwd_params_partial_bf16");
+    // per dtype: [0] F32 data, [1] BF16 data
+    static final Kernel[] FWD = pair("clipvil_ln_fwd");
+    static final Kernel[] FWD_RES = pair("clipvil_ln_fwd_residual");
+    static final Kernel[] DX = pair("clipvil_ln_bwd_dx");
+    static final Kernel[] PARTIAL = pair("clipvil_ln_bwd_params_partial");
     static final Kernel REDUCE = Kernel.of("layernorm", "clipvil_ln_bwd_params_reduce");
 
     private static final int ROWS_PER_CTA = 4;
+
+    private static Kernel[] pair(String prefix) {
+        return new Kernel[]{Kernel.of("layernorm", prefix + "_f32"), Kernel.of("layernorm", prefix + "_bf16")};
+    }
+
+    /** Index of the data dtype in the per-dtype kernel pairs. */
+    private static int slot(Tensor x) { return x.dtype() == DType.F32 ? 0 : 1; }
 
     private static int cols(String op, Tensor x) {
         if (x.dim() == 0) throw new ShapeException(op + ": input must have at least one dimension, got a scalar");
@@ -68,7 +72,7 @@ final class CudaLayerNorm {
             rstd = KernelSupport.empty(ctx, DType.F32, rows);
             KernelArgs a = KernelArgs.begin().ptr(KernelSupport.ptr(xd)).ptr(KernelSupport.ptr(wd)).ptr(KernelSupport.ptr(bd))
                     .ptr(KernelSupport.ptr(out)).ptr(KernelSupport.ptr(mean)).ptr(KernelSupport.ptr(rstd)).i32(rows).i32(c).f32((float) eps);
-            KernelLaunch.launch(ctx, x.dtype() == DType.F32 ? FWD_F32 : FWD_BF16, KernelSupport.ceilDiv(rows, ROWS_PER_CTA), 32 * ROWS_PER_CTA, 0, a);
+            KernelLaunch.launch(ctx, FWD[slot(x)], KernelSupport.ceilDiv(rows, ROWS_PER_CTA), 32 * ROWS_PER_CTA, 0, a);
             ok = true;
             return new NormResult(out, mean, rstd);
         } finally {
@@ -105,7 +109,7 @@ final class CudaLayerNorm {
             KernelArgs a = KernelArgs.begin().ptr(KernelSupport.ptr(xd)).ptr(KernelSupport.ptr(rd)).ptr(KernelSupport.ptr(wd))
                     .ptr(KernelSupport.ptr(bd)).ptr(KernelSupport.ptr(out)).ptr(KernelSupport.ptr(sum)).ptr(KernelSupport.ptr(mean))
                     .ptr(KernelSupport.ptr(rstd)).i32(rows).i32(c).f32((float) eps);
-            KernelLaunch.launch(ctx, x.dtype() == DType.F32 ? FWD_RES_F32 : FWD_RES_BF16, KernelSupport.ceilDiv(rows, ROWS_PER_CTA),
+            KernelLaunch.launch(ctx, FWD_RES[slot(x)], KernelSupport.ceilDiv(rows, ROWS_PER_CTA),
                     32 * ROWS_PER_CTA, 0, a);
             ok = true;
             return new Tensor[]{out, sum, mean, rstd};
@@ -141,7 +145,7 @@ final class CudaLayerNorm {
             gx = KernelSupport.empty(ctx, x.dtype(), x.shape());
             KernelArgs a = KernelArgs.begin().ptr(KernelSupport.ptr(gd)).ptr(KernelSupport.ptr(xd)).ptr(KernelSupport.ptr(wd))
                     .ptr(KernelSupport.ptr(md)).ptr(KernelSupport.ptr(rd)).ptr(KernelSupport.ptr(gx)).i32(rows).i32(c);
-            KernelLaunch.launch(ctx, f32 ? DX_F32 : DX_BF16, KernelSupport.ceilDiv(rows, ROWS_PER_CTA), 32 * ROWS_PER_CTA, 0, a);
+            KernelLaunch.launch(ctx, DX[slot(x)], KernelSupport.ceilDiv(rows, ROWS_PER_CTA), 32 * ROWS_PER_CTA, 0, a);
             if (weight != null) {
                 // about 4 waves of (32, 8) CTAs over the column strips, at least 8 rows per chunk
                 int strips = KernelSupport.ceilDiv(c, 32);
@@ -156,7 +160,7 @@ final class CudaLayerNorm {
                 }
                 KernelArgs p = KernelArgs.begin().ptr(KernelSupport.ptr(gd)).ptr(KernelSupport.ptr(xd)).ptr(KernelSupport.ptr(md))
                         .ptr(KernelSupport.ptr(rd)).ptr(KernelSupport.ptr(pw)).ptr(KernelSupport.ptr(pb)).i32(rows).i32(c).i32(rowsPerChunk);
-                if (rows > 0) KernelLaunch.launch(ctx, f32 ? PARTIAL_F32 : PARTIAL_BF16, strips, chunks, 1, 32, 8, 1, 0, p);
+                if (rows > 0) KernelLaunch.launch(ctx, PARTIAL[slot(x)], strips, chunks, 1, 32, 8, 1, 0, p);
                 DType pt = weight.dtype() == DType.BF16 ? DType.BF16 : DType.F32;
                 gw32 = KernelSupport.empty(ctx, DType.F32, c);
                 gb32 = KernelSupport.empty(ctx, DType.F32, c);
