@@ -59,6 +59,20 @@ class CudaConvTest {
         for (Case c : CASES) run(ctx, c, DType.BF16, 2e-2);
     }
 
+    @Test
+    void layoutTransformsAreExact() {
+        CudaContext ctx = gpu();
+        for (DType dt : new DType[]{DType.F32, DType.BF16}) {
+            try (MemoryScope scope = MemoryScope.open()) {
+                Tensor x = random(dt, 5, -1, 1, 2, 5, 7, 3);                                       // NCHW [2, 5, 7, 3]
+                Tensor want = x.asStrided(new int[]{2, 7, 3, 5}, new int[]{105, 3, 1, 21}, 0);    // its NHWC view
+                Tensor nhwc = CudaConv.nchwToNhwc(ctx, up(ctx, x, dt));
+                assertClose(dt + " nchw -> nhwc", nhwc, want, 0);
+                assertClose(dt + " nhwc -> nchw", CudaConv.nhwcToNchw(ctx, nhwc), x, 0);
+            }
+        }
+    }
+
     private static void run(CudaContext ctx, Case c, DType dt, double tol) {
         String what = dt + " " + c;
         Conv2dParams p = c.p;
