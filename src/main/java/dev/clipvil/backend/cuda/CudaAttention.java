@@ -3,17 +3,205 @@ package dev.clipvil.backend.cuda;
 import dev.clipvil.backend.AttentionResult;
 import dev.clipvil.backend.cpu.CpuBackend;
 import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.DTypeException;
+import dev.clipvil.tensor.ShapeException;
+import dev.clipvil.tensor.Shapes;
 import dev.clipvil.tensor.Tensor;
 
+import java.util.Arrays;
+
 /**
- * Fused attention on the GPU. Parameters mirror {@code Backend.attention}/{@code attentionBackward}
- * with the device context first. This body is the {@link HostFallback} (the CPU backend on host
- * copies); the fused kernels (kernels/attention.cu) replace it.
+ * Fused attention on the GPU (kernels/attention.cu). Parameters mirror {@code Backend.attention}/
+ * {@code attentionBackward} with the device context first.
+ *
+ * <p>Kernel choice: F32 runs the SIMT kernels (plain FMA, exact F32); BF16 runs the tensor-core
+ * forward (mma.sync, F32 accumulation) and, for head dims up to 64, the tensor-core backward (larger
+ * head dims use the SIMT backward: BF16 loads, F32 math). {@code CLIPVIL_ATTN_SIMT=1} switches BF16
+ * to the SIMT kernels in both directions (a cross-check of the tensor-core paths). Each kernel is
+ * compiled for head dims 32, 64, 80, 96, 128 and takes the real head dim as an argument, so the
+ * smallest instantiation at least as large is used (loads past the head dim read zeros). F16 data,
+ * head dims above 128 and a value head dim different from the query's go through the
+ * {@link HostFallback}.
+ *
+ * <p>Launch shapes (see the comment block at the top of attention.cu): forward, one CTA per
+ * (batch x head, query block) on grid.x = B*H (no 65535 cap) and grid.y = query blocks: 32 rows and
+ * 128 threads (4 per row) for SIMT, 64 rows and 128 threads (4 warps x 16 rows) for tensor cores;
+ * CLIP's 50-257 tokens give 1-9 query blocks per head and, at batch 256 x 12 heads, thousands of CTAs.
+ * Backward: one CTA per (batch x head, key block) walking the query blocks (16 keys and 64 threads
+ * for SIMT, 64 keys and 4 warps for tensor cores); gk/gv accumulate in registers, gq by F32
+ * atomicAdd into a buffer the pre-kernel zeroes (then cast to BF16 for BF16 data).
  */
 final class CudaAttention {
     private CudaAttention() {}
 
+    static final int[] HEAD_DIMS = {32, 64, 80, 96, 128};
+    private static final Kernel[] FWD_F32 = family("clipvil_attn_fwd_f32_d");
+    private static final Kernel[] FWD_BF16 = family("clipvil_attn_fwd_bf16_d");
+    private static final Kernel[] FWD_BF16_SIMT = family("clipvil_attn_fwd_bf16simt_d");
+    private static final Kernel[] BWD_F32 = family("clipvil_attn_bwd_f32_d");
+    private static final Kernel[] BWD_BF16 = family("clipvil_attn_bwd_bf16_d");
+    /** Tensor-core backward, head dims 32 and 64 only (larger tiles exceed 48 KB of static shared memory). */
+    static final Kernel[] BWD_BF16_TC = {Kernel.of("attention", "clipvil_attn_bwd_bf16tc_d32"), Kernel.of("attention", "clipvil_attn_bwd_bf16tc_d64")};
+    /** The backward's pre-kernel per dtype: [0] F32, [1] BF16. */
+    static final Kernel[] PREP = {Kernel.of("attention", "clipvil_attn_bwd_prep_f32"), Kernel.of("attention", "clipvil_attn_bwd_prep_bf16")};
+
+    /** Rows per forward CTA of the SIMT and tensor-core kernels, keys per backward CTA. */
+    private static final int SIMT_ROWS = 32, TC_ROWS = 64, BWD_KEYS = 16, TC_BWD_KEYS = 64;
+    private static final boolean FORCE_SIMT = "1".equals(System.getenv("CLIPVIL_ATTN_SIMT"));
+
+    private static Kernel[] family(String prefix) {
+        Kernel[] ks = new Kernel[HEAD_DIMS.length];
+        for (int i = 0; i < ks.length; i++) ks[i] = Kernel.of("attention", prefix + HEAD_DIMS[i]);
+        return ks;
+    }
+
+    /** Index into HEAD_DIMS of the smallest instantiation >= d, or -1. */
+    static int headDimSlot(int d) {
+        for (int i = 0; i < HEAD_DIMS.length; i++) if (d <= HEAD_DIMS[i]) return i;
+        return -1;
+    }
+
+    /** Shapes and strides of one call. */
+    private record Geo(int b, int h, int sq, int sk, int d, int slot) {
+        static Geo of(String op, Tensor q, Tensor k, Tensor v) {
+            if (q.dim() != 4 || k.dim() != 4 || v.dim() != 4) {
+                throw new ShapeException(op + ": q " + Shapes.str(q.shape()) + ", k " + Shapes.str(k.shape()) + " and v "
+                        + Shapes.str(v.shape()) + " must be 4-D [B, H, S, D]");
+            }
+            int[] a = q.shape(), bb = k.shape(), c = v.shape();
+            if (a[0] != bb[0] || a[1] != bb[1] || a[0] != c[0] || a[1] != c[1] || a[3] != bb[3] || bb[2] != c[2]) {
+                throw new ShapeException(op + ": q " + Shapes.str(a) + ", k " + Shapes.str(bb) + " and v " + Shapes.str(c)
+                        + " do not fit [B, H, Sq, D], [B, H, Sk, D], [B, H, Sk, Dv]");
+            }
+            return new Geo(a[0], a[1], a[2], bb[2], a[3], c[3] == a[3] ? headDimSlot(a[3]) : -1);
+        }
+
+        int[] scores() { return new int[]{b, h, sq, sk}; }
+    }
+
+    /** Whether the kernels take this call (else the host fallback does). */
+    private static boolean supported(Tensor q, Tensor k, Tensor v, Tensor mask, Geo g) {
+        DType dt = q.dtype();
+        if (dt != DType.F32 && dt != DType.BF16) return false;
+        if (k.dtype() != dt || v.dtype() != dt) throw new DTypeException("attention: q, k and v must share a dtype, got " + dt + ", " + k.dtype() + ", " + v.dtype());
+        if (mask != null && mask.dtype() != DType.BOOL && mask.dtype() != DType.F32 && mask.dtype() != DType.BF16) return false;
+        return g.slot >= 0 && g.d > 0;
+    }
+
+    private static int maskKind(Tensor mask) {
+        if (mask == null) return 0;
+        switch (mask.dtype()) {
+            case F32: return 1;
+            case BOOL: return 2;
+            case BF16: return 3;
+            default: throw new DTypeException("attention: unsupported mask dtype " + mask.dtype());
+        }
+    }
+
+    /** Pushes q/k/v strides, mask kind and strides, causal and scale in the kernels' order. */
+    private static void pushTail(KernelArgs a, Tensor q, Tensor k, Tensor v, Tensor mask, int[] maskStrides, boolean causal, double scale) {
+        for (Tensor t : new Tensor[]{q, k, v}) {
+            int[] s = t.strides();
+            a.i32(s[0]).i32(s[1]).i32(s[2]).i32(s[3]);
+        }
+        a.i32(maskKind(mask));
+        a.i32(maskStrides[0]).i32(maskStrides[1]).i32(maskStrides[2]).i32(maskStrides[3]);
+        a.i32(causal ? 1 : 0).f32((float) scale);
+    }
+
     static AttentionResult forward(CudaContext ctx, Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale) {
+        return forward(ctx, q, k, v, mask, causal, scale, FORCE_SIMT);
+    }
+
+    /** {@code simt}: BF16 runs the SIMT kernel instead of the tensor-core one (tests cross-check both). */
+    static AttentionResult forward(CudaContext ctx, Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale, boolean simt) {
+        String op = "attention";
+        Geo g = Geo.of(op, q, k, v);
+        if (!supported(q, k, v, mask, g)) return fallbackForward(ctx, q, k, v, mask, causal, scale);
+        int[] ms = mask == null ? new int[4] : KernelSupport.broadcastStrides(op, mask, g.scores());
+        DType dt = q.dtype();
+        Tensor out = KernelSupport.empty(ctx, dt, g.b, g.h, g.sq, g.d);
+        Tensor lse = KernelSupport.empty(ctx, DType.F32, g.b, g.h, g.sq);
+        boolean tc = dt == DType.BF16 && !simt;
+        Kernel kern = dt == DType.F32 ? FWD_F32[g.slot] : tc ? FWD_BF16[g.slot] : FWD_BF16_SIMT[g.slot];
+        int rows = tc ? TC_ROWS : SIMT_ROWS;
+        KernelArgs a = KernelArgs.begin()
+                .ptr(KernelSupport.ptr(q)).ptr(KernelSupport.ptr(k)).ptr(KernelSupport.ptr(v)).ptr(KernelSupport.ptr(mask))
+                .ptr(KernelSupport.ptr(out)).ptr(KernelSupport.ptr(lse))
+                .i32(g.b).i32(g.h).i32(g.sq).i32(g.sk).i32(g.d);
+        pushTail(a, q, k, v, mask, ms, causal, scale);
+        KernelLaunch.launch(ctx, kern, g.b * g.h, KernelSupport.ceilDiv(g.sq, rows), 1, 128, 1, 1, 0, a);
+        return new AttentionResult(out, lse);
+    }
+
+    static Tensor[] backward(CudaContext ctx, Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                             Tensor mask, boolean causal, double scale) {
+        return backward(ctx, gOut, q, k, v, out, lse, mask, causal, scale, FORCE_SIMT);
+    }
+
+    /** {@code simt}: BF16 runs the SIMT backward instead of the tensor-core one. */
+    static Tensor[] backward(CudaContext ctx, Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                             Tensor mask, boolean causal, double scale, boolean simt) {
+        String op = "attention_backward";
+        Geo g = Geo.of(op, q, k, v);
+        if (!supported(q, k, v, mask, g)) return fallbackBackward(ctx, gOut, q, k, v, out, lse, mask, causal, scale);
+        int[] outShape = {g.b, g.h, g.sq, g.d};
+        requireShape(op, gOut, "the output gradient", outShape);
+        requireShape(op, out, "the output", outShape);
+        requireShape(op, lse, "lse", new int[]{g.b, g.h, g.sq});
+        int[] ms = mask == null ? new int[4] : KernelSupport.broadcastStrides(op, mask, g.scores());
+        DType dt = q.dtype();
+        boolean f32 = dt == DType.F32;
+        Tensor god = null, od = null, ld = null, delta = null, dqAcc = null;
+        Tensor gq = null, gk = null, gv = null;
+        boolean ok = false;
+        try {
+            god = KernelSupport.dense(ctx, gOut, dt);
+            od = KernelSupport.dense(ctx, out, dt);
+            ld = KernelSupport.dense(ctx, lse, DType.F32);
+            int rows = g.b * g.h * g.sq;
+            delta = KernelSupport.empty(ctx, DType.F32, rows);
+            gq = KernelSupport.empty(ctx, dt, outShape);
+            dqAcc = f32 ? gq : KernelSupport.empty(ctx, DType.F32, outShape);
+            gk = KernelSupport.empty(ctx, dt, g.b, g.h, g.sk, g.d);
+            gv = KernelSupport.empty(ctx, dt, g.b, g.h, g.sk, g.d);
+
+            // 1. delta = rowsum(gOut * out), dqAcc = 0: one warp per row, 4 rows per 128-thread CTA
+            KernelArgs p = KernelArgs.begin().ptr(KernelSupport.ptr(god)).ptr(KernelSupport.ptr(od)).ptr(KernelSupport.ptr(delta))
+                    .ptr(KernelSupport.ptr(dqAcc)).i32(rows).i32(g.d);
+            KernelLaunch.launch(ctx, PREP[f32 ? 0 : 1], KernelSupport.ceilDiv(rows, 4), 128, 0, p);
+
+            // 2. SIMT: one 64-thread CTA per (batch x head, 16 keys); tensor cores (BF16, D <= 64):
+            //    one 128-thread CTA (4 warps x 16 keys) per (batch x head, 64 keys)
+            boolean tc = !f32 && !simt && HEAD_DIMS[g.slot] <= 64;
+            Kernel kern = f32 ? BWD_F32[g.slot] : !tc ? BWD_BF16[g.slot] : BWD_BF16_TC[g.slot];
+            KernelArgs a = KernelArgs.begin()
+                    .ptr(KernelSupport.ptr(q)).ptr(KernelSupport.ptr(k)).ptr(KernelSupport.ptr(v)).ptr(KernelSupport.ptr(god))
+                    .ptr(KernelSupport.ptr(ld)).ptr(KernelSupport.ptr(delta)).ptr(KernelSupport.ptr(mask))
+                    .ptr(KernelSupport.ptr(dqAcc)).ptr(KernelSupport.ptr(gk)).ptr(KernelSupport.ptr(gv))
+                    .i32(g.b).i32(g.h).i32(g.sq).i32(g.sk).i32(g.d);
+            pushTail(a, q, k, v, mask, ms, causal, scale);
+            KernelLaunch.launch(ctx, kern, g.b * g.h, KernelSupport.ceilDiv(g.sk, tc ? TC_BWD_KEYS : BWD_KEYS), 1, tc ? 128 : 64, 1, 1, 0, a);
+
+            // 3. BF16: gq = bf16(dqAcc) (round to nearest even)
+            if (!f32) CudaCopy.copy(ctx, dqAcc, gq);
+            ok = true;
+            return new Tensor[]{gq, gk, gv};
+        } finally {
+            KernelSupport.close(god, od, ld, delta, f32 ? null : dqAcc);
+            if (!ok) KernelSupport.close(gq, gk, gv);
+        }
+    }
+
+    private static void requireShape(String op, Tensor t, String what, int[] want) {
+        if (!Arrays.equals(t.shape(), want)) {
+            throw new ShapeException(op + ": " + what + " has shape " + Shapes.str(t.shape()) + ", expected " + Shapes.str(want));
+        }
+    }
+
+    // ---- host fallback for what the kernels do not take (F16, head dim > 128, Dv != D) ----------
+
+    private static AttentionResult fallbackForward(CudaContext ctx, Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale) {
         Tensor hq = HostFallback.down(q), hk = HostFallback.down(k), hv = HostFallback.down(v), hm = HostFallback.down(mask);
         try {
             AttentionResult r = CpuBackend.get().attention(hq, hk, hv, hm, causal, scale);
@@ -23,8 +211,8 @@ final class CudaAttention {
         }
     }
 
-    static Tensor[] backward(CudaContext ctx, Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
-                             Tensor mask, boolean causal, double scale) {
+    private static Tensor[] fallbackBackward(CudaContext ctx, Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                                             Tensor mask, boolean causal, double scale) {
         Tensor hg = HostFallback.down(gOut), hq = HostFallback.down(q), hk = HostFallback.down(k), hv = HostFallback.down(v);
         Tensor ho = HostFallback.down(out), hl = HostFallback.down(lse), hm = HostFallback.down(mask);
         try {

@@ -1,0 +1,208 @@
+// Runs kernels/attention.cu on the host emulator (or, built by nvcc, on the GPU) against a
+// double-precision reference.
+#include "emu.h"
+#include "../attention.cu"
+
+// Kernels around the device bodies, one template argument each (LAUNCH is a macro).
+template <int D> __global__ void k_fwd_f32(FWD_PARAMS(float)) { attn_fwd_simt<float, D>(FWD_ARGS); }
+template <int D> __global__ void k_fwd_bf16simt(FWD_PARAMS(bf16_t)) { attn_fwd_simt<bf16_t, D>(FWD_ARGS); }
+template <int D> __global__ void k_fwd_bf16tc(FWD_PARAMS(bf16_t)) { attn_fwd_tc<D>(FWD_ARGS); }
+template <int D> __global__ void k_bwd_f32(BWD_PARAMS(float)) { attn_bwd_simt<float, D>(BWD_ARGS); }
+template <int D> __global__ void k_bwd_bf16simt(BWD_PARAMS(bf16_t)) { attn_bwd_simt<bf16_t, D>(BWD_ARGS); }
+template <int D> __global__ void k_bwd_bf16tc(BWD_PARAMS(bf16_t)) { attn_bwd_tc<D>(BWD_ARGS); }
+template <typename T> __global__ void k_prep(const T* gOut, const T* out, float* delta, float* dqAcc, int rows, int dim) {
+    attn_bwd_prep<T>(gOut, out, delta, dqAcc, rows, dim);
+}
+
+struct Case {
+    int B, H, Sq, Sk, dim;
+    int maskKind;  // 0 none, 1 f32 additive (broadcast over B, H), 2 bool padding [B,1,1,Sk], 4 bool with an empty row [1,1,Sq,Sk]
+    bool causal, permutedQ;
+};
+
+struct Data {
+    vec<float> q, k, v, go, maskF;
+    vec<unsigned char> maskB;
+    int qs[4], ks[4], vs[4], ms[4];
+    int kind;  // kernel mask kind
+};
+
+static double maskAt(const Case& c, const Data& d, int b, int h, int i, int j) {
+    if (d.kind == 0) return 0;
+    long o = (long)b * d.ms[0] + (long)h * d.ms[1] + (long)i * d.ms[2] + (long)j * d.ms[3];
+    if (d.kind == 1) return d.maskF[o];
+    return d.maskB[o] ? 0.0 : -INFINITY;
+}
+
+static void reference(const Case& c, const Data& d, double scale, std::vector<double>& out, std::vector<double>& lse,
+                      std::vector<double>& gq, std::vector<double>& gk, std::vector<double>& gv) {
+    int D = c.dim;
+    out.assign((size_t)c.B * c.H * c.Sq * D, 0);
+    lse.assign((size_t)c.B * c.H * c.Sq, 0);
+    gq.assign(out.size(), 0);
+    gk.assign((size_t)c.B * c.H * c.Sk * D, 0);
+    gv.assign(gk.size(), 0);
+    auto Q = [&](int b, int h, int i, int e) { return (double)d.q[(long)b * d.qs[0] + (long)h * d.qs[1] + (long)i * d.qs[2] + e * d.qs[3]]; };
+    auto K = [&](int b, int h, int j, int e) { return (double)d.k[(long)b * d.ks[0] + (long)h * d.ks[1] + (long)j * d.ks[2] + e * d.ks[3]]; };
+    auto V = [&](int b, int h, int j, int e) { return (double)d.v[(long)b * d.vs[0] + (long)h * d.vs[1] + (long)j * d.vs[2] + e * d.vs[3]]; };
+    std::vector<double> s(c.Sk), p(c.Sk);
+    for (int b = 0; b < c.B; b++)
+        for (int h = 0; h < c.H; h++)
+            for (int i = 0; i < c.Sq; i++) {
+                size_t row = ((size_t)b * c.H + h) * c.Sq + i;
+                double m = -INFINITY;
+                for (int j = 0; j < c.Sk; j++) {
+                    double a = 0;
+                    for (int e = 0; e < D; e++) a += Q(b, h, i, e) * K(b, h, j, e);
+                    s[j] = (c.causal && j > i) ? -INFINITY : a * scale + maskAt(c, d, b, h, i, j);
+                    m = std::max(m, s[j]);
+                }
+                if (m == -INFINITY) {
+                    lse[row] = INFINITY;
+                    continue;
+                }
+                double sum = 0;
+                for (int j = 0; j < c.Sk; j++) sum += (p[j] = std::exp(s[j] - m));
+                lse[row] = m + std::log(sum);
+                for (int e = 0; e < D; e++) {
+                    double a = 0;
+                    for (int j = 0; j < c.Sk; j++) a += p[j] / sum * V(b, h, j, e);
+                    out[row * D + e] = a;
+                }
+                double delta = 0;
+                for (int e = 0; e < D; e++) delta += d.go[row * D + e] * out[row * D + e];
+                for (int j = 0; j < c.Sk; j++) {
+                    double pj = p[j] / sum;
+                    if (pj == 0) continue;
+                    double dp = 0;
+                    for (int e = 0; e < D; e++) dp += d.go[row * D + e] * V(b, h, j, e);
+                    double ds = pj * (dp - delta);
+                    size_t kr = ((size_t)b * c.H + h) * c.Sk + j;
+                    for (int e = 0; e < D; e++) {
+                        gq[row * D + e] += scale * ds * K(b, h, j, e);
+                        gk[kr * D + e] += scale * ds * Q(b, h, i, e);
+                        gv[kr * D + e] += pj * d.go[row * D + e];
+                    }
+                }
+            }
+}
+
+static Data make(const Case& c, bool bf16, unsigned seed) {
+    Data d;
+    int D = c.dim;
+    d.q = emu_random((size_t)c.B * c.H * c.Sq * D, seed, -1, 1, bf16);
+    d.k = emu_random((size_t)c.B * c.H * c.Sk * D, seed + 1, -1, 1, bf16);
+    d.v = emu_random((size_t)c.B * c.H * c.Sk * D, seed + 2, -1, 1, bf16);
+    d.go = emu_random((size_t)c.B * c.H * c.Sq * D, seed + 3, -1, 1, bf16);
+    if (c.permutedQ) {  // storage [B, Sq, H, D]
+        d.qs[0] = c.Sq * c.H * D; d.qs[1] = D; d.qs[2] = c.H * D; d.qs[3] = 1;
+    } else {
+        d.qs[0] = c.H * c.Sq * D; d.qs[1] = c.Sq * D; d.qs[2] = D; d.qs[3] = 1;
+    }
+    d.ks[0] = c.H * c.Sk * D; d.ks[1] = c.Sk * D; d.ks[2] = D; d.ks[3] = 1;
+    for (int x = 0; x < 4; x++) d.vs[x] = d.ks[x];
+    for (int x = 0; x < 4; x++) d.ms[x] = 0;
+    d.kind = 0;
+    if (c.maskKind == 1) {
+        d.kind = 1;
+        d.maskF = emu_random((size_t)c.Sq * c.Sk, seed + 4, -2, 2, false);
+        d.ms[2] = c.Sk; d.ms[3] = 1;
+    } else if (c.maskKind == 2) {
+        d.kind = 2;
+        d.maskB.resize((size_t)c.B * c.Sk);
+        for (int b = 0; b < c.B; b++)
+            for (int j = 0; j < c.Sk; j++) d.maskB[(size_t)b * c.Sk + j] = j < c.Sk - 7 - 3 * b;
+        d.ms[0] = c.Sk; d.ms[3] = 1;
+    } else if (c.maskKind == 4) {
+        d.kind = 2;
+        d.maskB.resize((size_t)c.Sq * c.Sk);
+        for (int i = 0; i < c.Sq; i++)
+            for (int j = 0; j < c.Sk; j++) d.maskB[(size_t)i * c.Sk + j] = !(i == 3 || (i + j) % 5 == 0);
+        d.ms[2] = c.Sk; d.ms[3] = 1;
+    }
+    return d;
+}
+
+static vec<float> nanv(size_t n) { return vec<float>(n, NAN); }
+static vec<unsigned short> nanb(size_t n) { return vec<unsigned short>(n, 0x7fc0); }
+
+template <int DT>
+static void runCase(const Case& c) {
+    char name[160];
+    double scale = 1.0 / std::sqrt((double)c.dim);
+    for (int variant = 0; variant < 3; variant++) {  // 0 f32, 1 bf16 tensor cores, 2 bf16 simt
+        bool bf16 = variant > 0;
+        Data d = make(c, bf16, 17 + c.Sq + c.dim);
+        std::vector<double> rout, rlse, rgq, rgk, rgv;
+        reference(c, d, scale, rout, rlse, rgq, rgk, rgv);
+        size_t nq = (size_t)c.B * c.H * c.Sq * c.dim, nk = (size_t)c.B * c.H * c.Sk * c.dim, rows = (size_t)c.B * c.H * c.Sq;
+        const void* mask = d.kind == 1 ? (const void*)d.maskF.data() : d.kind == 2 ? (const void*)d.maskB.data() : nullptr;
+        vec<float> lse = nanv(rows), delta = nanv(rows), dq = nanv(nq);
+        vec<float> out32, gq32, gk32, gv32;
+        const char* vn = variant == 0 ? "f32" : variant == 1 ? (DT <= 64 ? "bf16-tc(bwd tc)" : "bf16-tc(bwd simt)") : "bf16-simt";
+        // the kernels' stride and mask arguments, in their order
+#define STRIDES d.qs[0], d.qs[1], d.qs[2], d.qs[3], d.ks[0], d.ks[1], d.ks[2], d.ks[3], d.vs[0], d.vs[1], d.vs[2], d.vs[3], \
+                d.kind, d.ms[0], d.ms[1], d.ms[2], d.ms[3], (int)c.causal, (float)scale
+        const unsigned bh = (unsigned)(c.B * c.H);
+        if (!bf16) {
+            vec<float> out = nanv(nq), gk = nanv(nk), gv = nanv(nk);
+            LAUNCH(k_fwd_f32<DT>, dim3(bh, (c.Sq + 31) / 32, 1), dim3(128, 1, 1), d.q.data(), d.k.data(), d.v.data(), mask, out.data(),
+                   lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+            LAUNCH(k_prep<float>, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), d.go.data(), out.data(), delta.data(), dq.data(),
+                   (int)rows, c.dim);
+            LAUNCH(k_bwd_f32<DT>, dim3(bh, (c.Sk + 15) / 16, 1), dim3(64, 1, 1), d.q.data(), d.k.data(), d.v.data(), d.go.data(), lse.data(),
+                   delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+            out32 = out; gq32 = dq; gk32 = gk; gv32 = gv;
+        } else {
+            auto q = emu_bits(d.q), k = emu_bits(d.k), v = emu_bits(d.v), go = emu_bits(d.go);
+            auto out = nanb(nq), gk = nanb(nk), gv = nanb(nk), gq = nanb(nq);
+            if (variant == 1)
+                LAUNCH(k_fwd_bf16tc<DT>, dim3(bh, (c.Sq + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), mask, out.data(),
+                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+            else
+                LAUNCH(k_fwd_bf16simt<DT>, dim3(bh, (c.Sq + 31) / 32, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), mask, out.data(),
+                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+            LAUNCH(k_prep<bf16_t>, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), go.data(), out.data(), delta.data(), dq.data(),
+                   (int)rows, c.dim);
+            bool tcBwd = false;
+            if constexpr (DT <= 64) {
+                if (variant == 1) {  // the tensor-core backward
+                    tcBwd = true;
+                    LAUNCH(k_bwd_bf16tc<DT>, dim3(bh, (c.Sk + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), go.data(), lse.data(),
+                           delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+                }
+            }
+            if (!tcBwd)
+                LAUNCH(k_bwd_bf16simt<DT>, dim3(bh, (c.Sk + 15) / 16, 1), dim3(64, 1, 1), q.data(), k.data(), v.data(), go.data(), lse.data(),
+                       delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+            LAUNCH(clipvil_attn_f32_to_bf16, dim3(4, 1, 1), dim3(256, 1, 1), dq.data(), gq.data(), (long long)nq);
+            out32 = emu_floats(out); gq32 = emu_floats(gq); gk32 = emu_floats(gk); gv32 = emu_floats(gv);
+        }
+#undef STRIDES
+        double tol = bf16 ? 2e-2 : 1e-5;
+        auto label = [&](const char* t) {
+            std::snprintf(name, sizeof name, "%s %s B%d H%d Sq%d Sk%d dim%d(D%d) mask%d causal%d perm%d", vn, t, c.B, c.H, c.Sq, c.Sk, c.dim,
+                          DT, c.maskKind, c.causal, c.permutedQ);
+            return name;
+        };
+        emu_check(label("out"), out32, rout, tol);
+        emu_check(label("lse"), lse, rlse, tol);
+        emu_check(label("gq"), gq32, rgq, tol);
+        emu_check(label("gk"), gk32, rgk, tol);
+        emu_check(label("gv"), gv32, rgv, tol);
+    }
+}
+
+int main() {
+    runCase<32>({1, 2, 50, 50, 32, 0, false, false});
+    runCase<64>({2, 1, 77, 77, 64, 1, true, true});
+    runCase<80>({1, 1, 20, 70, 80, 4, false, false});
+    runCase<64>({1, 2, 33, 19, 48, 1, false, false});
+    runCase<96>({2, 1, 50, 77, 96, 0, true, false});
+    runCase<128>({2, 1, 70, 70, 128, 2, false, true});
+    runCase<64>({2, 2, 130, 130, 64, 2, true, true});
+    runCase<32>({1, 1, 20, 70, 32, 4, false, false});
+    runCase<64>({1, 1, 77, 50, 64, 1, true, false});
+    std::printf(emu_failures ? "%d FAILED\n" : "all passed\n", emu_failures);
+    return emu_failures ? 1 : 0;
+}

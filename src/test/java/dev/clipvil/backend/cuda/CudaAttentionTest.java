@@ -1,0 +1,127 @@
+package dev.clipvil.backend.cuda;
+
+import dev.clipvil.backend.AttentionResult;
+import dev.clipvil.backend.cpu.CpuBackend;
+import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.MemoryScope;
+import dev.clipvil.tensor.Tensor;
+import dev.clipvil.testing.GpuAvailable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import static dev.clipvil.backend.cuda.KernelTestSupport.assertClose;
+import static dev.clipvil.backend.cuda.KernelTestSupport.f64;
+import static dev.clipvil.backend.cuda.KernelTestSupport.gpu;
+import static dev.clipvil.backend.cuda.KernelTestSupport.random;
+import static dev.clipvil.backend.cuda.KernelTestSupport.up;
+
+/**
+ * kernels/attention.cu against the CPU backend in F64 on the same (BF16-rounded where BF16) inputs:
+ * forward out and lse, backward gq/gk/gv; CLIP's sequence lengths, head dims 32..128 (and 48, which
+ * runs the 64 instantiation), additive / BOOL / causal masks, Sq != Sk, non-contiguous q, a row with
+ * every key masked. Device memory is NaN-poisoned on allocation.
+ */
+@Tag("gpu")
+@ExtendWith(GpuAvailable.class)
+class CudaAttentionTest {
+    /** Every device allocation starts as NaN: an output element a kernel leaves unwritten fails the comparison. */
+    @BeforeEach
+    void poisonOn() { CudaMemory.setPoison(true); }
+
+    @AfterEach
+    void poisonOff() { CudaMemory.setPoison(false); }
+
+    enum Mask { NONE, ADD_BROADCAST, ADD_FULL, BOOL_PADDING, BOOL_EMPTY_ROW }
+
+    record Case(int b, int h, int sq, int sk, int d, Mask mask, boolean causal, boolean permutedQ) {}
+
+    private static final Case[] CASES = {
+        new Case(2, 3, 50, 50, 32, Mask.NONE, false, false),
+        new Case(2, 2, 77, 77, 64, Mask.ADD_BROADCAST, true, true),
+        new Case(1, 2, 197, 197, 128, Mask.BOOL_PADDING, false, true),
+        new Case(2, 1, 50, 77, 80, Mask.NONE, true, false),
+        new Case(1, 2, 33, 19, 48, Mask.ADD_FULL, false, false),
+        new Case(1, 1, 20, 70, 96, Mask.BOOL_EMPTY_ROW, false, false),
+        new Case(1, 2, 257, 257, 64, Mask.NONE, false, false),
+    };
+
+    @Test
+    void f32MatchesCpu() {
+        CudaContext ctx = gpu();
+        for (Case c : CASES) run(ctx, c, DType.F32, 1e-5, false);
+    }
+
+    @Test
+    void bf16TensorCoresMatchCpu() {
+        CudaContext ctx = gpu();
+        for (Case c : CASES) run(ctx, c, DType.BF16, 2e-2, false);
+    }
+
+    @Test
+    void bf16SimtMatchesCpu() {
+        CudaContext ctx = gpu();
+        for (Case c : CASES) run(ctx, c, DType.BF16, 2e-2, true);
+    }
+
+    /** Host mask (F32 for additive, BOOL as 0/1 bytes) of the case, or null. */
+    private static Tensor hostMask(Case c, long seed) {
+        switch (c.mask) {
+            case NONE: return null;
+            case ADD_BROADCAST: return random(DType.F32, seed, -2, 2, 1, 1, c.sq, c.sk);
+            case ADD_FULL: return random(DType.F32, seed, -2, 2, c.b, c.h, c.sq, c.sk);
+            case BOOL_PADDING: {
+                Tensor m = Tensor.empty(DType.BOOL, c.b, 1, 1, c.sk);
+                byte[] a = m.hostStorage().bool();
+                for (int bi = 0; bi < c.b; bi++) for (int j = 0; j < c.sk; j++) a[bi * c.sk + j] = (byte) (j < c.sk - 7 - 3 * bi ? 1 : 0);
+                return m;
+            }
+            default: {
+                Tensor m = Tensor.empty(DType.BOOL, 1, 1, c.sq, c.sk);
+                byte[] a = m.hostStorage().bool();
+                for (int i = 0; i < c.sq; i++) for (int j = 0; j < c.sk; j++) a[i * c.sk + j] = (byte) (i == 3 || (i + j) % 5 == 0 ? 0 : 1);
+                return m;
+            }
+        }
+    }
+
+    private static void run(CudaContext ctx, Case c, DType dt, double tol, boolean simt) {
+        String what = dt + (simt ? " simt " : " ") + c;
+        double scale = 1.0 / Math.sqrt(c.d);
+        try (MemoryScope scope = MemoryScope.open()) {
+            long seed = 31L * c.sq + c.d;
+            // q is generated as [B, Sq, H, D] and viewed as [B, H, Sq, D] when permuted (non-contiguous)
+            Tensor q = c.permutedQ ? random(dt, seed, -1, 1, c.b, c.sq, c.h, c.d) : random(dt, seed, -1, 1, c.b, c.h, c.sq, c.d);
+            Tensor k = random(dt, seed + 1, -1, 1, c.b, c.h, c.sk, c.d);
+            Tensor v = random(dt, seed + 2, -1, 1, c.b, c.h, c.sk, c.d);
+            Tensor go = random(dt, seed + 3, -1, 1, c.b, c.h, c.sq, c.d);
+            Tensor m = hostMask(c, seed + 4);
+
+            Tensor q64 = view(f64(q), c), k64 = f64(k), v64 = f64(v), go64 = f64(go);
+            Tensor m64 = m == null ? null : m.dtype() == DType.BOOL ? m : f64(m);
+            AttentionResult ref = CpuBackend.get().attention(q64, k64, v64, m64, c.causal, scale);
+            Tensor[] refG = CpuBackend.get().attentionBackward(go64, q64, k64, v64, ref.out(), ref.lse(), m64, c.causal, scale);
+
+            Tensor dq = view(up(ctx, q, dt), c), dk = up(ctx, k, dt), dv = up(ctx, v, dt), dgo = up(ctx, go, dt);
+            Tensor dm = m == null ? null : up(ctx, m, m.dtype());
+            AttentionResult got = CudaAttention.forward(ctx, dq, dk, dv, dm, c.causal, scale, simt);
+            assertClose(what + " out", got.out(), ref.out(), tol);
+            assertClose(what + " lse", got.lse(), ref.lse(), tol);
+
+            Tensor[] g = CudaAttention.backward(ctx, dgo, dq, dk, dv, got.out(), got.lse(), dm, c.causal, scale, simt);
+            assertClose(what + " gq", g[0], refG[0], tol);
+            assertClose(what + " gk", g[1], refG[1], tol);
+            assertClose(what + " gv", g[2], refG[2], tol);
+        }
+    }
+
+    /** q as [B, H, Sq, D]: a permuted view of [B, Sq, H, D] storage for the permuted cases. */
+    private static Tensor view(Tensor q, Case c) {
+        if (!c.permutedQ) return q;
+        Tensor v = q.asStrided(new int[]{c.b, c.h, c.sq, c.d}, new int[]{c.sq * c.h * c.d, c.d, c.h * c.d, 1}, q.offset());
+        q.close();
+        return v;
+    }
+}

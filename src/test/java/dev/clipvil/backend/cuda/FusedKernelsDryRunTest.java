@@ -1,0 +1,130 @@
+package dev.clipvil.backend.cuda;
+
+import dev.clipvil.backend.AttentionResult;
+import dev.clipvil.backend.Conv2dParams;
+import dev.clipvil.backend.NormResult;
+import dev.clipvil.backend.cpu.CpuBackend;
+import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.MemoryScope;
+import dev.clipvil.tensor.Tensor;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The fused-kernel launchers ({@link CudaAttention}, {@link CudaLayerNorm}, {@link CudaConv}) driven on
+ * the CPU through a dry-run context: F32 and BF16, tensor-core and SIMT attention at every head-dim
+ * instantiation, every mask kind, layer norm with and without (F32 or BF16) parameters and the fused
+ * residual, grouped conv and the layout transforms. Each launch's packed arguments are checked
+ * against the kernel's parameter list in its source and its grid against CUDA's limits; the test then
+ * requires every kernel these classes declare to have been launched. Output shapes and dtypes are
+ * checked too; values are the GPU parity tests' business.
+ */
+class FusedKernelsDryRunTest {
+    private static CudaContext ctx;
+
+    @BeforeAll
+    static void install() { ctx = CudaContext.installDryRun(63); }
+
+    private static Tensor dev(DType dt, int... shape) {
+        Tensor c = Tensor.empty(dt, shape);
+        if (dt != DType.BOOL) CpuBackend.get().fill(c, 0.5);
+        Tensor d = CudaTransfer.toDevice(c, ctx.device());
+        c.close();
+        return d;
+    }
+
+    private static void shape(String what, Tensor t, DType dt, int... want) {
+        assertArrayEquals(want, t.shape(), what);
+        assertEquals(dt, t.dtype(), what);
+    }
+
+    @Test
+    void everyFusedKernelPacksWhatItsSourceDeclares() throws Exception {
+        try (MemoryScope scope = MemoryScope.open()) {
+            int variant = 0;
+            for (int d : new int[]{32, 48, 64, 80, 96, 128}) {
+                for (DType dt : new DType[]{DType.F32, DType.BF16}) {
+                    for (boolean simt : new boolean[]{false, true}) {
+                        Tensor q = dev(dt, 2, 3, 17, d), k = dev(dt, 2, 3, 21, d), v = dev(dt, 2, 3, 21, d), go = dev(dt, 2, 3, 17, d);
+                        Tensor mask;
+                        switch (variant++ % 4) {
+                            case 0: mask = null; break;
+                            case 1: mask = dev(DType.F32, 1, 1, 17, 21); break;
+                            case 2: mask = dev(DType.BOOL, 2, 1, 1, 21); break;
+                            default: mask = dev(DType.BF16, 2, 3, 17, 21); break;
+                        }
+                        boolean causal = variant % 3 == 0;
+                        AttentionResult r = CudaAttention.forward(ctx, q, k, v, mask, causal, 0.125, simt);
+                        shape("attention out", r.out(), dt, 2, 3, 17, d);
+                        shape("attention lse", r.lse(), DType.F32, 2, 3, 17);
+                        Tensor[] g = CudaAttention.backward(ctx, go, q, k, v, r.out(), r.lse(), mask, causal, 0.125, simt);
+                        shape("gq", g[0], dt, 2, 3, 17, d);
+                        shape("gk", g[1], dt, 2, 3, 21, d);
+                        shape("gv", g[2], dt, 2, 3, 21, d);
+                    }
+                }
+            }
+
+            for (DType dt : new DType[]{DType.F32, DType.BF16}) {
+                Tensor x = dev(dt, 6, 40), r = dev(dt, 6, 40), gy = dev(dt, 6, 40);
+                for (DType pt : new DType[]{DType.F32, DType.BF16}) {
+                    Tensor w = dev(pt, 40), b = dev(pt, 40);
+                    NormResult n = CudaLayerNorm.forward(ctx, x, w, b, 1e-5);
+                    shape("ln out", n.out(), dt, 6, 40);
+                    shape("ln mean", n.mean(), DType.F32, 6);
+                    Tensor[] g = CudaLayerNorm.backward(ctx, gy, x, w, n.mean(), n.rstd());
+                    shape("ln gx", g[0], dt, 6, 40);
+                    shape("ln gw", g[1], pt, 40);
+                    shape("ln gb", g[2], pt, 40);
+                    Tensor[] res = CudaLayerNorm.forwardResidual(ctx, x, r, w, b, 1e-5);
+                    shape("ln residual out", res[0], dt, 6, 40);
+                    shape("ln residual sum", res[1], dt, 6, 40);
+                }
+                NormResult n = CudaLayerNorm.forward(ctx, x, null, null, 1e-5);
+                Tensor[] g = CudaLayerNorm.backward(ctx, gy, x, null, n.mean(), n.rstd());
+                assertEquals(null, g[1]);
+
+                Conv2dParams p = new Conv2dParams(2, 1, 1, 0, 1, 2, 2);
+                Tensor cx = dev(dt, 2, 4, 9, 10), cw = dev(dt, 6, 2, 3, 3), cb = dev(dt, 6);
+                int[] ys = {2, 6, p.outH(9, 3), p.outW(10, 3)};
+                Tensor y = CudaConv.forward(ctx, cx, cw, cb, p);
+                shape("conv y", y, dt, ys);
+                shape("conv gx", CudaConv.backwardInput(ctx, dev(dt, ys), cw, cx.shape(), p), dt, 2, 4, 9, 10);
+                shape("conv gw", CudaConv.backwardWeight(ctx, dev(dt, ys), cx, cw.shape(), p), dt, 6, 2, 3, 3);
+                Tensor nhwc = CudaConv.nchwToNhwc(ctx, cx);
+                shape("nhwc", nhwc, dt, 2, 9, 10, 4);
+                shape("nchw", CudaConv.nhwcToNchw(ctx, nhwc), dt, 2, 4, 9, 10);
+            }
+        }
+
+        Map<String, Integer> launched = DryRun.launches();
+        List<String> missing = new ArrayList<>();
+        for (Kernel k : declared()) if (!launched.containsKey(k.toString())) missing.add(k.toString());
+        assertTrue(missing.isEmpty(), "never launched in the dry run: " + missing);
+    }
+
+    /** Every Kernel constant and table of the three launcher classes. */
+    private static List<Kernel> declared() throws Exception {
+        List<Kernel> ks = new ArrayList<>();
+        for (Class<?> c : new Class<?>[]{CudaAttention.class, CudaLayerNorm.class, CudaConv.class}) {
+            for (Field f : c.getDeclaredFields()) {
+                if (!Modifier.isStatic(f.getModifiers())) continue;
+                f.setAccessible(true);
+                if (f.getType() == Kernel[].class) for (Kernel k : (Kernel[]) f.get(null)) ks.add(k);
+                else if (f.getType() == Kernel.class) ks.add((Kernel) f.get(null));
+            }
+        }
+        assertEquals(25 + 2 + 2 + 9 + 6, ks.size());
+        return ks;
+    }
+}
