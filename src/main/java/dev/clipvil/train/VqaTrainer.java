@@ -354,15 +354,8 @@ public final class VqaTrainer {
                     ema = Double.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss;
                     metrics.log(new MetricsLog.Train(step, epoch + 1, loss, lrs, qps, examples, wall));
                     bar.step(String.format(Locale.ROOT, "ep %d/%d loss %.4f %.0f q/s", epoch + 1, c.epochs(), ema, qps));
-                    boolean stop = o.stop() != null && o.stop().stopRequested() || o.stopAfterSteps() > 0 && step >= o.stopAfterSteps();
-                    if (stop) {
-                        int ep = b >= nb ? epoch + 1 : epoch;
-                        save(model, fusion, backbone, schedulers, st, step, ep, b >= nb ? 0 : b, best, wall);
-                        log.printf(Locale.ROOT, "%ntrain: stopped at step %d; checkpoint saved in %s (continue with --resume %s)%n",
-                                step, run.checkpointDir(), run.dir());
-                        if (o.stop() != null) o.stop().acknowledge();
-                        return new Result(run.dir(), last, best, step, wall, true);
-                    }
+                    // a stop on an epoch's last batch lets the epoch's evaluation and checkpoint happen first (below)
+                    if (stopRequested(step) && b < nb) return stopped(model, fusion, backbone, schedulers, st, step, epoch, b, last, best, wall);
                 }
                 last = evaluate(model, valBatches, answers, valAnnotations);
                 best = Double.isNaN(best) ? last.overall() : Math.max(best, last.overall());
@@ -371,6 +364,9 @@ public final class VqaTrainer {
                         last.overall(), c.valSplit(), typeSummary(last), wall);
                 save(model, fusion, backbone, schedulers, st, step, epoch + 1, 0, best, wall);
                 CurvesPlot.write(run.metricsFile(), run.curvesFile(), "clipvil train: " + run.dir().getFileName());
+                if (stopRequested(step) && epoch + 1 < c.epochs()) {
+                    return stopped(model, fusion, backbone, schedulers, st, step, epoch + 1, 0, last, best, wall);
+                }
             }
         }
         if (last == null) last = evaluate(model, valBatches, answers, valAnnotations);
@@ -390,6 +386,20 @@ public final class VqaTrainer {
         if (t == null) return null;
         Tensor out = MemoryScope.detach(dev.clipvil.ops.Creation.onDevice(t, d));
         return out;
+    }
+
+    private boolean stopRequested(long step) {
+        return o.stop() != null && o.stop().stopRequested() || o.stopAfterSteps() > 0 && step >= o.stopAfterSteps();
+    }
+
+    /** Saves the position (epoch, next batch) and ends the run early; the stop signal is acknowledged last. */
+    private Result stopped(ClipVil model, AdamW fusion, Optimizer backbone, Map<String, LrScheduler> schedulers, TrainState st, long step,
+                           int epoch, int batch, VqaScore last, double best, double wall) throws IOException {
+        save(model, fusion, backbone, schedulers, st, step, epoch, batch, best, wall);
+        log.printf(Locale.ROOT, "%ntrain: stopped at step %d; checkpoint saved in %s (continue with --resume %s)%n",
+                step, run.checkpointDir(), run.dir());
+        if (o.stop() != null) o.stop().acknowledge();
+        return new Result(run.dir(), last, best, step, wall, true);
     }
 
     /** Logits of a batch: end to end from pixels, through a frozen tower without gradients, or from precomputed grids. */

@@ -62,6 +62,14 @@ class VqaTrainerTest {
         return out;
     }
 
+    static List<String> evals(Path run) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (JsonObject r : MetricsLog.read(run.resolve("metrics.jsonl"))) {
+            if (r.get("kind").getAsString().equals("eval")) out.add(r.get("epoch") + ":" + r.get("accuracy"));
+        }
+        return out;
+    }
+
     @Test
     void resumeAfterAnInterruptionEqualsAnUninterruptedRun() throws IOException {
         Path data = data();
@@ -81,6 +89,8 @@ class VqaTrainerTest {
         assertEquals(a.keySet(), b.keySet());
         for (String k : a.keySet()) assertArrayEquals(a.get(k), b.get(k), 0f, k);
         assertEquals(trainLosses(tmp.resolve("full")), trainLosses(tmp.resolve("part")));
+        // the stop on epoch 1's last batch still evaluated epoch 1: both runs logged the same evaluations
+        assertEquals(evals(tmp.resolve("full")), evals(tmp.resolve("part")));
         assertEquals(full.lastScore().overall(), done.lastScore().overall(), 0);
         assertTrue(Files.isRegularFile(tmp.resolve("part/curves.png")));
         assertTrue(Files.isRegularFile(tmp.resolve("part/summary.json")));
