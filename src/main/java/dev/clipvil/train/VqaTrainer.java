@@ -122,7 +122,8 @@ public final class VqaTrainer {
         try {
             List<String> vocabLines;
             if (c.bert() != null) {
-                vocabLines = Files.readAllLines(Path.of(c.bert()).resolve(VOCAB), StandardCharsets.UTF_8);
+                vocabLines = new ArrayList<>(Files.readAllLines(Path.of(c.bert()).resolve(VOCAB), StandardCharsets.UTF_8));
+                while (!vocabLines.isEmpty() && vocabLines.get(vocabLines.size() - 1).isBlank()) vocabLines.remove(vocabLines.size() - 1);
             } else {
                 List<String> texts = new ArrayList<>();
                 for (VqaItem it : train.items()) texts.add(it.question());
@@ -130,15 +131,21 @@ public final class VqaTrainer {
             }
             Files.write(staged.resolve(VOCAB), vocabLines, StandardCharsets.UTF_8);
             Files.write(staged.resolve(ANSWERS), answers.answers(), StandardCharsets.UTF_8);
-            Built b = buildModel(c, vocabLines.size(), answers.size(), null, data);
+            Built b = buildModel(c, vocabLines.size(), answers.size());
             runJson.add("clip_config", b.clipConfig == null ? null : new Gson().toJsonTree(b.clipConfig));
             runJson.add("bert_config", new Gson().toJsonTree(b.bertConfig));
             runJson.addProperty("grid_channels", b.gridChannels);
             runJson.addProperty("image_size", b.imageSize);
             runJson.addProperty("backbone_source", b.source);
-            RunDir run = RunDir.create(out, runJson);
-            run.copyIn(staged.resolve(VOCAB), VOCAB);
-            run.copyIn(staged.resolve(ANSWERS), ANSWERS);
+            RunDir run;
+            try {
+                run = RunDir.create(out, runJson);
+                run.copyIn(staged.resolve(VOCAB), VOCAB);
+                run.copyIn(staged.resolve(ANSWERS), ANSWERS);
+            } catch (IOException | RuntimeException e) {
+                b.model.close();
+                throw e;
+            }
             try (ClipVil model = b.model) {
                 return new VqaTrainer(c, run, o).train(model, train, val, answers, null);
             }
@@ -187,7 +194,7 @@ public final class VqaTrainer {
 
     record Built(ClipVil model, ClipConfig clipConfig, BertConfig bertConfig, int gridChannels, int imageSize, String source) {}
 
-    private static Built buildModel(VqaTrainConfig c, int vocabSize, int numAnswers, Object unused, Path data) throws IOException {
+    private static Built buildModel(VqaTrainConfig c, int vocabSize, int numAnswers) throws IOException {
         Init init = new Init(c.seed());
         BertConfig bert = c.bert() == null ? VqaModels.randomBert(c, vocabSize) : BertLoader.config(Path.of(c.bert()));
         if (bert.vocabSize() != vocabSize) {

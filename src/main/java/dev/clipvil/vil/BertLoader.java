@@ -40,12 +40,14 @@ public final class BertLoader {
     /**
      * Loads the folder's weights into {@code bert} (every "bert.*" key, strict) and {@code cls} (the
      * "cls.*" keys, strict, when the checkpoint has any). Returns whether the heads were loaded; when
-     * not, {@code cls} keeps its initialisation. Used by models that embed a BERT under other names.
+     * not, {@code cls} keeps its initialisation. {@code cls} may be null (a model without the heads, such
+     * as the VQA model: the checkpoint's "cls.*" keys are then ignored). Used by models that embed a BERT
+     * under other names.
      */
     public static boolean loadWeights(Path dir, BertModel bert, BertPreTrainingHeads cls) throws IOException {
         LinkedHashMap<String, Tensor> sd = BertKeys.normalise(Checkpoints.readStateDict(dir));
         try {
-            boolean heads = sd.keySet().stream().anyMatch(k -> k.startsWith("cls."));
+            boolean heads = cls != null && sd.keySet().stream().anyMatch(k -> k.startsWith("cls."));
             Map<String, Tensor> b = new LinkedHashMap<>(), h = new LinkedHashMap<>();
             sd.forEach((k, v) -> {
                 if (k.startsWith("cls.")) h.put(k.substring(4), v);

@@ -112,4 +112,20 @@ class TrainCommandTest {
         assertEquals(2, p.code());
         assertTrue(p.err().contains("grid features"), p.err());
     }
+
+    @Test
+    void theFusionEncoderStartsFromAnHfBertFolder() throws IOException {
+        Path bert = CliFixtures.dir("TrainCommandTest", "hf_bert_small", "config.json", "model.safetensors", "vocab.txt");
+        Path data = tmp.resolve("data");
+        SyntheticVqa.write(data, 10, 4, 32, 3);
+        Path run = tmp.resolve("run");
+        CliFixtures.Run r = CliFixtures.run("train", "--data", data.toString(), "--bert", bert.toString(), "--clip", "tiny-vit", "--image-size", "32",
+                "--epochs", "1", "--batch-size", "10", "--max-text-length", "12", "--no-progress", "--out", run.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals(Files.readAllLines(bert.resolve("vocab.txt")).stream().filter(l -> !l.isBlank()).toList(),
+                Files.readAllLines(run.resolve("vocab.txt")));
+        CliFixtures.Run noVocab = CliFixtures.run("train", "--data", data.toString(), "--bert", data.toString(), "--out", tmp.resolve("r2").toString());
+        assertEquals(2, noVocab.code());
+        assertTrue(noVocab.err().contains("vocab.txt"), noVocab.err());
+    }
 }
