@@ -3,7 +3,6 @@ package dev.clipvil.cli;
 import dev.clipvil.backend.DeviceChoice;
 import dev.clipvil.tensor.Device;
 import dev.clipvil.train.StopSignal;
-import dev.clipvil.train.VqaModels;
 import dev.clipvil.train.VqaTrainConfig;
 import dev.clipvil.train.VqaTrainer;
 import picocli.CommandLine.Command;
@@ -139,7 +138,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     VqaTrainConfig config() {
-        if (!VqaModels.TOWERS.containsKey(clip) && clip.isBlank()) throw new IllegalArgumentException("--clip must not be empty");
+        if (clip.isBlank()) throw new IllegalArgumentException("--clip must not be empty");
         return new VqaTrainConfig(str(data), trainSplit, valSplit, str(grid), skipMissing, clip, imageSize, str(bert), hidden, layers, heads,
                 intermediate, dropout, poolerTanh, maxTextLength, sampleTokens, epochs, batchSize, gradAccum, lr, weightDecay, warmupRatio,
                 clipNorm, backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal);

@@ -47,17 +47,10 @@ public final class SyntheticCache {
                 if (!Files.isRegularFile(dir.resolve(SyntheticVqa.SCENES))) throw e; // another run made it meanwhile: use theirs
             }
         } finally {
-            deleteTree(tmp);
+            AtomicFiles.deleteRecursively(tmp);
         }
         log.printf(Locale.ROOT, "train: generated the synthetic VQA dataset (%d train + %d val images, %dx%d) in %s in %.1f s%n",
                 train, val, SIZE, SIZE, dir, (System.nanoTime() - t0) / 1e9);
         return dir;
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (var s = Files.walk(p)) {
-            for (Path q : (Iterable<Path>) s.sorted(java.util.Comparator.reverseOrder())::iterator) Files.deleteIfExists(q);
-        }
     }
 }

@@ -23,7 +23,6 @@ import dev.clipvil.nn.Dropout;
 import dev.clipvil.nn.Init;
 import dev.clipvil.nn.Module;
 import dev.clipvil.ops.Elementwise;
-import dev.clipvil.ops.Reductions;
 import dev.clipvil.optim.AdamW;
 import dev.clipvil.optim.GradClip;
 import dev.clipvil.optim.LrSchedule;
@@ -47,8 +46,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -150,10 +147,7 @@ public final class VqaTrainer {
                 return new VqaTrainer(c, run, o).train(model, train, val, answers, null);
             }
         } finally {
-            try (var s = Files.list(staged)) {
-                for (Path p : (Iterable<Path>) s::iterator) Files.deleteIfExists(p);
-            }
-            Files.deleteIfExists(staged);
+            AtomicFiles.deleteRecursively(staged);
         }
     }
 
@@ -390,9 +384,7 @@ public final class VqaTrainer {
     }
 
     private static Tensor mv(Tensor t, Device d) {
-        if (t == null) return null;
-        Tensor out = MemoryScope.detach(dev.clipvil.ops.Creation.onDevice(t, d));
-        return out;
+        return t == null ? null : MemoryScope.detach(dev.clipvil.ops.Creation.onDevice(t, d));
     }
 
     private boolean stopRequested(long step) {
@@ -411,14 +403,12 @@ public final class VqaTrainer {
 
     /** Logits of a batch: end to end from pixels, through a frozen tower without gradients, or from precomputed grids. */
     static Tensor forward(ClipVil model, VqaBatch batch, boolean frozenBackbone) {
-        if (batch.grid() != null) {
-            Tensor grid = dev.clipvil.ops.Indexing.indexSelect(batch.grid(), 0, batch.imageOfQuestion());
-            return model.forward(batch.inputIds(), batch.tokenTypeIds(), batch.attentionMask(), grid);
-        }
-        if (frozenBackbone) {
-            Tensor grid;
-            try (GradMode.Guard g = GradMode.noGrad()) {
-                grid = model.backbone().grid(batch.pixels());
+        if (batch.grid() != null || frozenBackbone) {
+            Tensor grid = batch.grid();
+            if (grid == null) {
+                try (GradMode.Guard g = GradMode.noGrad()) {
+                    grid = model.backbone().grid(batch.pixels());
+                }
             }
             grid = dev.clipvil.ops.Indexing.indexSelect(grid, 0, batch.imageOfQuestion());
             return model.forward(batch.inputIds(), batch.tokenTypeIds(), batch.attentionMask(), grid);
@@ -483,9 +473,7 @@ public final class VqaTrainer {
         s.put("best_accuracy", best);
         s.put("steps", steps);
         s.put("train_seconds", wall);
-        Path tmp = run.file(SUMMARY + ".tmp");
-        Files.writeString(tmp, gson.toJson(s), StandardCharsets.UTF_8);
-        Files.move(tmp, run.file(SUMMARY), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.replace(run.file(SUMMARY), gson.toJson(s));
     }
 
     private static int threads() { return Math.max(1, Runtime.getRuntime().availableProcessors()); }
