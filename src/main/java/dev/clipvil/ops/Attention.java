@@ -16,9 +16,11 @@ public final class Attention {
      * additive (q's dtype), broadcastable to [B, H, Sq, Sk]. {@code causal} hides key j from query i
      * when j > i (top-left aligned when Sq != Sk). A query row with every key hidden gives zeros.
      * {@code scale} <= 0 or NaN means 1 / sqrt(D). Gradients flow to q, k and v; the mask gets none
-     * (an additive mask that requires grad is treated as a constant).
+     * (an additive mask that requires grad is treated as a constant). Under {@link Autocast#bf16()} q, k
+     * and v are lowered to BF16 and an additive mask stays F32 (the CUDA kernels read either).
      */
     public static Tensor scaledDotProduct(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale) {
+        if (Autocast.applies(q, k, v)) return Autocast.lowered(t -> scaledDotProduct(t[0], t[1], t[2], mask, causal, scale), q, k, v);
         Backend be = Backends.of("attention", q, k, v, mask);
         int d = q.dim() == 0 ? 0 : q.shape(-1);
         double sc = scale > 0 ? scale : (d > 0 ? 1.0 / Math.sqrt(d) : 1.0);

@@ -14,9 +14,10 @@ public final class Convolution {
     /**
      * conv2d of x [N, C, H, W] with weight [K, C/groups, R, S] plus bias [K] (or null). The backward
      * pass runs the backend's input- and weight-gradient primitives; the bias gradient is the output
-     * gradient summed over N, H and W.
+     * gradient summed over N, H and W. Under {@link Autocast#bf16()} x, weight and bias are lowered to BF16.
      */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, Conv2dParams p) {
+        if (Autocast.applies(x, weight, bias)) return Autocast.lowered(t -> conv2d(t[0], t[1], t[2], p), x, weight, bias);
         Backend be = Backends.of("conv2d", x, weight, bias);
         Tensor out = be.conv2d(x, weight, bias, p);
         int[] xs = x.shape(), ws = weight.shape();

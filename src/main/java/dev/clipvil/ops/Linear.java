@@ -7,12 +7,13 @@ import dev.clipvil.tensor.ShapeException;
 import dev.clipvil.tensor.Shapes;
 import dev.clipvil.tensor.Tensor;
 
-/** Differentiable matrix products. */
+/** Differentiable matrix products (BF16 operands with F32 accumulation under {@link Autocast#bf16()}). */
 public final class Linear {
     private Linear() {}
 
     /** Batched a [..., M, K] @ b [..., K, N] (batch dims broadcast). */
     public static Tensor matmul(Tensor a, Tensor b) {
+        if (Autocast.applies(a, b)) return Autocast.lowered(t -> matmul(t[0], t[1]), a, b);
         Backend be = Backends.of("matmul", a, b);
         Tensor out = be.matmul(a, b, null);
         int[] as = a.shape(), bs = b.shape();
@@ -38,6 +39,7 @@ public final class Linear {
         if (weight.dim() != 2 || x.dim() < 1 || x.shape(-1) != weight.shape(1)) {
             throw new ShapeException("linear: input " + Shapes.str(x.shape()) + " does not match weight " + Shapes.str(weight.shape()));
         }
+        if (Autocast.applies(x, weight, bias)) return Autocast.lowered(t -> linear(t[0], t[1], t[2]), x, weight, bias);
         Backend be = Backends.of("linear", x, weight, bias);
         int[] xs = x.shape();
         int in = weight.shape(1), outF = weight.shape(0);

@@ -142,7 +142,7 @@ final class CudaGemm {
         int type = cudaType(out.dtype());
         int compute = out.dtype() == DType.F32 && tf32 ? cublas.CUBLAS_COMPUTE_32F_FAST_TF32 : cublas.CUBLAS_COMPUTE_32F;
         if (ctx.dryRun()) {
-            DryRun.gemm(oa.ld(), ob.ld(), m, n, k, batches);
+            DryRun.gemm(out.dtype(), oa.ld(), ob.ld(), m, n, k, batches);
             return;
         }
         FloatPointer[] s = SCALARS.get();

@@ -1,5 +1,7 @@
 package dev.clipvil.backend.cuda;
 
+import dev.clipvil.tensor.DType;
+
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -12,6 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class DryRun {
     private static final Map<String, Integer> LAUNCHES = new ConcurrentHashMap<>();
     private static final AtomicLong GEMMS = new AtomicLong();
+    private static final Map<DType, AtomicLong> GEMMS_BY_DTYPE = new ConcurrentHashMap<>();
 
     private DryRun() {}
 
@@ -28,17 +31,24 @@ final class DryRun {
         LAUNCHES.merge(k.toString(), 1, Integer::sum);
     }
 
-    static void gemm(int lda, int ldb, int m, int n, int k, int batches) {
+    static void gemm(DType dtype, int lda, int ldb, int m, int n, int k, int batches) {
         if (lda < 1 || ldb < 1 || m < 1 || n < 1 || k < 1 || batches < 1) {
             throw new CudaException("cublasGemmStridedBatchedEx: bad sizes m=" + m + " n=" + n + " k=" + k + " lda=" + lda + " ldb=" + ldb + " batch=" + batches);
         }
         GEMMS.incrementAndGet();
+        GEMMS_BY_DTYPE.computeIfAbsent(dtype, t -> new AtomicLong()).incrementAndGet();
     }
 
     /** Launch counts per kernel ("family/name") so far. */
     static Map<String, Integer> launches() { return Map.copyOf(LAUNCHES); }
 
     static long gemms() { return GEMMS.get(); }
+
+    /** GEMMs issued so far whose operands (and output) are {@code dtype}. */
+    static long gemms(DType dtype) {
+        AtomicLong n = GEMMS_BY_DTYPE.get(dtype);
+        return n == null ? 0 : n.get();
+    }
 
     /** Fake device memory: increasing 256-aligned addresses, never out of memory. */
     static final class FakeMemory implements BlockCache.Raw {

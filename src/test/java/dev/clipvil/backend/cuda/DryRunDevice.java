@@ -22,4 +22,7 @@ public final class DryRunDevice {
         }
         return ctx.device();
     }
+
+    /** GEMMs the dry-run contexts have issued so far with {@code dtype} operands. */
+    public static long gemms(dev.clipvil.tensor.DType dtype) { return DryRun.gemms(dtype); }
 }

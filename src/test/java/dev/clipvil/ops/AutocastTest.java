@@ -1,0 +1,243 @@
+package dev.clipvil.ops;
+
+import dev.clipvil.autograd.Autograd;
+import dev.clipvil.autograd.GradMode;
+import dev.clipvil.backend.Conv2dParams;
+import dev.clipvil.backend.cuda.DryRunDevice;
+import dev.clipvil.clip.Clip;
+import dev.clipvil.clip.ClipConfig;
+import dev.clipvil.clip.ClipOutput;
+import dev.clipvil.nn.Init;
+import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.Device;
+import dev.clipvil.tensor.HalfFloats;
+import dev.clipvil.tensor.MemoryScope;
+import dev.clipvil.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * BF16 autocast: the policy's scoping, the CPU emulation against BF16 rounding done by hand (exact),
+ * against plain F32 (close), gradients, a tiny CLIP ViT, and BF16 GEMMs on a dry-run CUDA device.
+ */
+class AutocastTest {
+    static final double CLOSE = 2e-2;
+
+    /** A random F32 tensor that requires grad. */
+    static Tensor in(long seed, int... shape) { return Creation.randn(seed, DType.F32, shape).requiresGrad(true); }
+
+    /** A new F32 tensor of {@code t}'s values rounded to BF16 (by hand, with {@link HalfFloats}). */
+    static Tensor bf16(Tensor t) {
+        float[] a = t.toFloatArray();
+        for (int i = 0; i < a.length; i++) a[i] = HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(a[i]));
+        return Tensor.of(a, t.shape());
+    }
+
+    /** max |a - b| / max |b|. */
+    static double relErr(float[] a, float[] b) {
+        assertEquals(b.length, a.length);
+        double num = 0, den = 0;
+        for (int i = 0; i < a.length; i++) {
+            num = Math.max(num, Math.abs(a[i] - b[i]));
+            den = Math.max(den, Math.abs(b[i]));
+        }
+        return num / Math.max(den, 1e-30);
+    }
+
+    /** The op's output and the gradients of every input of sum(out * w) for a fixed random w. */
+    static float[][] run(Function<Tensor[], Tensor> op, Tensor... inputs) {
+        try (MemoryScope s = MemoryScope.open()) {
+            for (Tensor t : inputs) t.zeroGrad();
+            Tensor out = op.apply(inputs);
+            assertEquals(DType.F32, out.dtype());
+            Tensor w = Creation.randn(99, DType.F32, out.shape());
+            Autograd.backward(Reductions.sum(Elementwise.mul(out, w)));
+            float[][] r = new float[inputs.length + 1][];
+            r[0] = out.toFloatArray();
+            for (int i = 0; i < inputs.length; i++) {
+                assertNotNull(inputs[i].grad(), "gradient of input " + i);
+                assertEquals(DType.F32, inputs[i].grad().dtype(), "gradient of input " + i);
+                r[i + 1] = inputs[i].grad().toFloatArray();
+            }
+            return r;
+        }
+    }
+
+    /**
+     * Under bf16 the op equals the F32 op on hand-rounded inputs with its output rounded by hand
+     * (1e-6), and output and gradients are within 2e-2 of plain F32; outside a guard nothing changes.
+     */
+    static void checkOp(String name, Function<Tensor[], Tensor> op, Tensor... inputs) {
+        float[] before;
+        try (MemoryScope s = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
+            before = op.apply(inputs).toFloatArray();
+        }
+        float[][] f32 = run(op, inputs);
+        assertArrayEquals(before, f32[0], 0f, name + ": F32 outside a guard is unchanged");
+        float[][] bf;
+        try (Autocast.Guard g = Autocast.bf16()) {
+            bf = run(op, inputs);
+        }
+        float[] byHand;
+        try (MemoryScope s = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
+            Tensor[] rounded = new Tensor[inputs.length];
+            for (int i = 0; i < inputs.length; i++) rounded[i] = bf16(inputs[i]);
+            byHand = bf16(op.apply(rounded)).toFloatArray();
+        }
+        double exact = relErr(bf[0], byHand);
+        assertTrue(exact <= 1e-6, name + ": emulation vs BF16 by hand " + exact);
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "autocast %s: bf16 vs by-hand %.1e; vs f32: out %.2e", name, exact, relErr(bf[0], f32[0])));
+        assertTrue(relErr(bf[0], f32[0]) < CLOSE, name + ": output vs F32 " + relErr(bf[0], f32[0]));
+        for (int i = 1; i < bf.length; i++) {
+            double e = relErr(bf[i], f32[i]);
+            sb.append(String.format(Locale.ROOT, ", grad%d %.2e", i - 1, e));
+            assertTrue(e < CLOSE, name + ": gradient of input " + (i - 1) + " vs F32 " + e);
+            assertTrue(e > 0, name + ": gradient of input " + (i - 1) + " went through BF16");
+        }
+        System.out.println(sb);
+    }
+
+    @Test
+    void matmulAndLinearAreBf16ProductsWithF32Accumulation() {
+        checkOp("matmul", t -> Linear.matmul(t[0], t[1]), in(1, 2, 5, 24), in(2, 24, 7));
+        checkOp("linear", t -> Linear.linear(t[0], t[1], t[2]), in(3, 3, 4, 24), in(4, 9, 24), in(5, 9));
+    }
+
+    @Test
+    void aConstantOperandSavedForBackwardSurvivesTheForward() {
+        Tensor constant = Creation.randn(20, DType.F32, 3, 6), w = in(21, 6, 4);
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor y;
+            try (Autocast.Guard g = Autocast.bf16()) {
+                y = Linear.matmul(constant, w);
+            }
+            Autograd.backward(Reductions.sum(y));
+            assertEquals(DType.F32, w.grad().dtype());
+        }
+    }
+
+    @Test
+    void conv2dIsLowered() {
+        checkOp("conv2d", t -> Convolution.conv2d(t[0], t[1], t[2], Conv2dParams.of(1, 1)), in(6, 2, 3, 7, 6), in(7, 4, 3, 3, 3), in(8, 4));
+    }
+
+    @Test
+    void attentionLowersQkvAndKeepsAnF32Mask() {
+        float[] m = new float[5 * 6];
+        for (int i = 0; i < m.length; i++) m[i] = i % 4 == 1 ? -1e9f : (i % 3) * 0.25f;
+        Tensor mask = Tensor.of(m, 1, 1, 5, 6);
+        checkOp("attention(mask)", t -> Attention.scaledDotProduct(t[0], t[1], t[2], mask, false, 0), in(9, 2, 2, 5, 8), in(10, 2, 2, 6, 8), in(11, 2, 2, 6, 8));
+        checkOp("attention(causal)", t -> Attention.scaledDotProduct(t[0], t[1], t[2], null, true, 0), in(12, 1, 2, 6, 8), in(13, 1, 2, 6, 8), in(14, 1, 2, 6, 8));
+    }
+
+    @Test
+    void otherOpsStayF32() {
+        Tensor x = in(15, 4, 8);
+        float[] plain = Softmax.softmax(x, 1).toFloatArray();
+        try (Autocast.Guard g = Autocast.bf16()) {
+            assertArrayEquals(plain, Softmax.softmax(x, 1).toFloatArray(), 0f, "softmax is not lowered");
+        }
+    }
+
+    @Test
+    void guardsNestRestoreAndArePerThread() throws Exception {
+        assertFalse(Autocast.isBf16());
+        try (Autocast.Guard a = Autocast.bf16()) {
+            assertTrue(Autocast.isBf16());
+            try (Autocast.Guard b = Autocast.f32()) {
+                assertFalse(Autocast.isBf16());
+            }
+            assertTrue(Autocast.isBf16());
+            assertThrows(IllegalStateException.class, () -> {
+                try (Autocast.Guard c = Autocast.f32()) {
+                    throw new IllegalStateException("boom");
+                }
+            });
+            assertTrue(Autocast.isBf16(), "restored after an exception");
+            AtomicBoolean other = new AtomicBoolean(true);
+            Thread t = new Thread(() -> other.set(Autocast.isBf16()));
+            t.start();
+            t.join();
+            assertFalse(other.get(), "another thread sees F32");
+        }
+        assertFalse(Autocast.isBf16());
+    }
+
+    @Test
+    void tinyClipVitStaysCloseToF32() {
+        ClipConfig c = ClipConfig.vit(6, 16, 2, 16, 4, 7, 20, 8, 2, 2).withHeads(2, 2);
+        try (Clip clip = new Clip(c, new Init(3)); MemoryScope s = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
+            Tensor pixels = Creation.randn(4, DType.F32, 2, 3, 16, 16);
+            float[] f32 = clip.encodeImage(pixels).toFloatArray();
+            float[] bf;
+            try (Autocast.Guard a = Autocast.bf16()) {
+                bf = clip.encodeImage(pixels).toFloatArray();
+            }
+            double e = relErr(bf, f32);
+            System.out.printf(Locale.ROOT, "autocast tiny CLIP ViT image features: bf16 vs f32 %.2e%n", e);
+            assertTrue(e < CLOSE && e > 0, "bf16 vs f32 " + e);
+        }
+    }
+
+    @Test
+    void onADryRunCudaDeviceGemmsTakeBf16Operands() {
+        Device gpu = DryRunDevice.install();
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor x = Creation.to(Creation.randn(1, DType.F32, 4, 8), gpu).requiresGrad(true);
+            Tensor w = Creation.to(Creation.randn(2, DType.F32, 5, 8), gpu).requiresGrad(true);
+            Tensor b = Creation.to(Creation.randn(3, DType.F32, 5), gpu).requiresGrad(true);
+            long bf0 = DryRunDevice.gemms(DType.BF16);
+            Tensor y;
+            try (Autocast.Guard g = Autocast.bf16()) {
+                y = Linear.linear(x, w, b);
+            }
+            assertEquals(DType.F32, y.dtype());
+            assertEquals(gpu, y.device());
+            assertTrue(DryRunDevice.gemms(DType.BF16) >= bf0 + 1, "the forward GEMM is BF16");
+            long bf1 = DryRunDevice.gemms(DType.BF16);
+            Autograd.backward(Reductions.sum(y));
+            assertTrue(DryRunDevice.gemms(DType.BF16) >= bf1 + 2, "both backward GEMMs are BF16");
+            for (Tensor t : new Tensor[]{x, w, b}) {
+                assertEquals(DType.F32, t.grad().dtype(), "F32 gradients reach the F32 parameters");
+                assertEquals(gpu, t.grad().device());
+            }
+        }
+    }
+
+    @Test
+    void aClipVitTrainingStepRunsInBf16OnADryRunCudaDevice() {
+        Device gpu = DryRunDevice.install();
+        ClipConfig c = ClipConfig.vit(16, 32, 1, 32, 8, 8, 10, 16, 2, 1).withHeads(2, 2);
+        try (Clip clip = new Clip(c, new Init(1)); MemoryScope s = MemoryScope.open()) {
+            clip.to(gpu);
+            clip.train();
+            Tensor pixels = Creation.to(Creation.randn(2, DType.F32, 2, 3, 32, 32), gpu);
+            Tensor ids = Creation.to(Tensor.ofInts(new int[]{1, 5, 7, 2, 0, 0, 0, 0, 1, 6, 2, 0, 0, 0, 0, 0}, 2, 8), gpu);
+            long bf0 = DryRunDevice.gemms(DType.BF16);
+            Tensor loss;
+            try (Autocast.Guard g = Autocast.bf16()) {
+                ClipOutput out = clip.forward(pixels, ids);
+                loss = Clip.contrastiveLoss(out.logitsPerImage());
+            }
+            assertEquals(DType.F32, loss.dtype());
+            Autograd.backward(loss);
+            assertTrue(DryRunDevice.gemms(DType.BF16) > bf0);
+            for (var e : clip.namedParameters().entrySet()) {
+                Tensor gr = e.getValue().grad();
+                if (gr == null) continue;
+                assertEquals(DType.F32, gr.dtype(), e.getKey());
+                assertEquals(gpu, gr.device(), e.getKey());
+            }
+        }
+    }
+}
