@@ -2,6 +2,7 @@ package dev.clipvil.cli;
 
 import dev.clipvil.backend.DeviceChoice;
 import dev.clipvil.tensor.Device;
+import dev.clipvil.train.RunDir;
 import dev.clipvil.train.StopSignal;
 import dev.clipvil.train.VqaTrainConfig;
 import dev.clipvil.train.VqaTrainer;
@@ -100,8 +101,11 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--device", defaultValue = "auto", description = "cuda[:N], cpu or auto (cuda when a GPU backend is available; default: ${DEFAULT-VALUE}).")
     String device;
-    @Option(names = "--precision", defaultValue = "auto", description = "bf16 or f32 (auto: bf16 on a GPU, f32 on the CPU).")
+    @Option(names = "--precision", defaultValue = "auto",
+            description = "bf16 (BF16 autocast: BF16 GEMMs, attention and convolutions with F32 accumulation; F32 norms, softmax, loss and master weights), "
+                    + "f32, or auto: bf16 on a GPU, f32 on the CPU (bf16 there is emulated, for checking numerics). A resumed run keeps its own. Default: ${DEFAULT-VALUE}.")
     String precision;
+    private String chosenPrecision;
     @Option(names = "--out", paramLabel = "RUN_DIR", description = "Run folder (new or empty). Default: runs/vqa-<date>-<time>.")
     Path out;
     @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue a stopped run from its last checkpoint (its run.json gives the configuration).")
@@ -112,10 +116,10 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter w = spec.commandLine().getOut();
-        Device dev = chooseDevice();
         if (resume != null && out != null && !resume.equals(out)) {
             throw new IllegalArgumentException("--resume continues the run in its own folder; do not also give --out (" + out + ")");
         }
+        Device dev = chooseDevice();
         VqaTrainer.Result r;
         try (StopSignal stop = StopSignal.install(Duration.ofSeconds(60), System.err)) {
             VqaTrainer.Options o = new VqaTrainer.Options(!noProgress, stop, System.err, 0, dev);
@@ -124,7 +128,7 @@ final class TrainCommand implements Callable<Integer> {
                 r = VqaTrainer.resume(resume, epochsGiven ? epochs : 0, o);
             } else {
                 Path dir = out != null ? out : Path.of("runs", "vqa-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-                r = VqaTrainer.start(config(), dir, o);
+                r = VqaTrainer.start(config(chosenPrecision), dir, o);
             }
         }
         if (r.lastScore() != null) {
@@ -137,26 +141,43 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    VqaTrainConfig config() {
+    /** The configuration of a new run in {@code precision} ("f32" or "bf16", already resolved from auto). */
+    VqaTrainConfig config(String precision) {
         if (clip.isBlank()) throw new IllegalArgumentException("--clip must not be empty");
         return new VqaTrainConfig(str(data), trainSplit, valSplit, str(grid), skipMissing, clip, imageSize, str(bert), hidden, layers, heads,
                 intermediate, dropout, poolerTanh, maxTextLength, sampleTokens, epochs, batchSize, gradAccum, lr, weightDecay, warmupRatio,
-                clipNorm, backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal);
+                clipNorm, backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal, precision);
     }
 
     private static String str(Path p) { return p == null ? null : p.toAbsolutePath().toString(); }
 
     /**
-     * The device (cuda when usable under auto, else the CPU with a one-time notice) and the precision.
-     * BF16 autocast is not implemented yet: every device trains in F32 (on a GPU, TF32 GEMMs with
-     * CLIPVIL_TF32=1), and asking for bf16 is an error rather than a silent F32 run.
+     * The device (cuda when usable under auto, else the CPU with a one-time notice) and the precision,
+     * printed as "train: DEVICE, PRECISION". auto is bf16 on a GPU (BF16 autocast: tensor-core GEMMs,
+     * attention and convolutions, F32 master weights) and f32 on the CPU. bf16 on the CPU is allowed but
+     * emulated (operands rounded to BF16, F32 math: for checking numerics, slower than f32). A resumed
+     * run keeps the precision in its run.json, like every other setting but --epochs.
      */
-    private Device chooseDevice() {
+    private Device chooseDevice() throws java.io.IOException {
         String p = precision.trim().toLowerCase(Locale.ROOT);
-        if (!p.equals("auto") && !p.equals("f32") && !p.equals("bf16")) throw new IllegalArgumentException("--precision must be bf16, f32 or auto, got '" + precision + "'");
-        if (p.equals("bf16")) throw new IllegalArgumentException("--precision bf16: BF16 autocast is not implemented yet; train with --precision f32");
+        if (!p.equals("auto") && !VqaTrainConfig.PRECISIONS.contains(p)) {
+            throw new IllegalArgumentException("--precision must be bf16, f32 or auto, got '" + precision + "'");
+        }
         Device d = DeviceChoice.resolve(device);
-        System.err.println("train: " + d + ", f32");
+        PrintWriter err = spec.commandLine().getErr();
+        if (resume != null) {
+            String saved = VqaTrainConfig.fromJson(RunDir.open(resume).config().getAsJsonObject("config")).precision();
+            if (!p.equals("auto") && !p.equals(saved)) err.println("train: --precision " + p + " ignored: the resumed run trains in " + saved);
+            p = saved;
+        } else if (p.equals("auto")) {
+            p = d.kind() == Device.Kind.CUDA ? "bf16" : "f32";
+        }
+        chosenPrecision = p;
+        err.println("train: " + d + ", " + p);
+        if (p.equals("bf16") && d.kind() == Device.Kind.CPU) {
+            err.println("train: bf16 on the CPU is emulated (operands rounded to BF16, F32 math): for checking numerics, slower than f32");
+        }
+        err.flush();
         return d;
     }
 }

@@ -14,6 +14,7 @@ import java.util.Set;
  * {@code bert} null means a fusion BERT of {@code hidden}/{@code layers}/... trained from scratch with
  * a whole-word vocabulary of the training questions; {@code clip} is a built-in tower name
  * ({@link VqaModels#TOWERS}), a CLIP preset name (random weights) or a CLIP checkpoint.
+ * {@code precision} is "f32" or "bf16" (BF16 autocast); absent (older run.json files) means "f32".
  */
 public record VqaTrainConfig(
         String data, String trainSplit, String valSplit, String gridDir, boolean skipMissing,
@@ -23,9 +24,23 @@ public record VqaTrainConfig(
         int epochs, int batchSize, int gradAccum,
         double lr, double weightDecay, double warmupRatio, double clipNorm,
         String backboneOptimizer, double backboneLr, double backboneMomentum, double backboneWeightDecay,
-        long seed, int evalBatchSize, int syntheticTrain, int syntheticVal) {
+        long seed, int evalBatchSize, int syntheticTrain, int syntheticVal, String precision) {
 
     public static final Set<String> BACKBONE_OPTIMIZERS = Set.of("sgd", "adamw", "frozen");
+    /** Training precisions: plain F32, or BF16 autocast ({@link dev.clipvil.ops.Autocast}) with F32 master weights. */
+    public static final Set<String> PRECISIONS = Set.of("f32", "bf16");
+
+    /** A run in F32 (the configuration before --precision existed). */
+    public VqaTrainConfig(String data, String trainSplit, String valSplit, String gridDir, boolean skipMissing, String clip, int imageSize,
+                          String bert, int hidden, int layers, int heads, int intermediate, double dropout, boolean poolerTanh,
+                          int maxTextLength, int sampleTokens, int epochs, int batchSize, int gradAccum,
+                          double lr, double weightDecay, double warmupRatio, double clipNorm,
+                          String backboneOptimizer, double backboneLr, double backboneMomentum, double backboneWeightDecay,
+                          long seed, int evalBatchSize, int syntheticTrain, int syntheticVal) {
+        this(data, trainSplit, valSplit, gridDir, skipMissing, clip, imageSize, bert, hidden, layers, heads, intermediate, dropout, poolerTanh,
+                maxTextLength, sampleTokens, epochs, batchSize, gradAccum, lr, weightDecay, warmupRatio, clipNorm,
+                backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal, "f32");
+    }
 
     public VqaTrainConfig {
         trainSplit = trainSplit == null ? "train2014" : trainSplit;
@@ -34,6 +49,8 @@ public record VqaTrainConfig(
         if (!BACKBONE_OPTIMIZERS.contains(backboneOptimizer)) {
             throw new IllegalArgumentException("--backbone-optimizer must be one of sgd, adamw, frozen, got '" + backboneOptimizer + "'");
         }
+        precision = precision == null ? "f32" : precision.toLowerCase(Locale.ROOT); // run.json files from before --precision trained in F32
+        if (!PRECISIONS.contains(precision)) throw new IllegalArgumentException("--precision must be bf16 or f32, got '" + precision + "'");
         positive("--epochs", epochs);
         positive("--batch-size", batchSize);
         positive("--grad-accum", gradAccum);
@@ -75,6 +92,9 @@ public record VqaTrainConfig(
     public VqaTrainConfig withEpochs(int e) {
         return new VqaTrainConfig(data, trainSplit, valSplit, gridDir, skipMissing, clip, imageSize, bert, hidden, layers, heads,
                 intermediate, dropout, poolerTanh, maxTextLength, sampleTokens, e, batchSize, gradAccum, lr, weightDecay, warmupRatio,
-                clipNorm, backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal);
+                clipNorm, backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal, precision);
     }
+
+    /** True when training runs under BF16 autocast. */
+    public boolean bf16() { return precision.equals("bf16"); }
 }

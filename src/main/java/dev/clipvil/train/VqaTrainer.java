@@ -22,6 +22,7 @@ import dev.clipvil.data.VqaSplit;
 import dev.clipvil.nn.Dropout;
 import dev.clipvil.nn.Init;
 import dev.clipvil.nn.Module;
+import dev.clipvil.ops.Autocast;
 import dev.clipvil.ops.Elementwise;
 import dev.clipvil.optim.AdamW;
 import dev.clipvil.optim.GradClip;
@@ -60,7 +61,8 @@ import java.util.Map;
  * batches and are clipped by global norm. Each epoch ends with an evaluation on the validation split
  * (official VQA accuracy) and an atomic checkpoint; Ctrl-C saves one too. A resumed run rebuilds the
  * same model, reloads weights, optimizer states, schedules, the data position and the dropout and
- * token-sampling counters, and continues exactly where it stopped.
+ * token-sampling counters, and continues exactly where it stopped. With precision bf16 the forward
+ * passes (training and evaluation) run under BF16 autocast; weights, gradients and optimizer states stay F32.
  */
 public final class VqaTrainer {
     static final String VOCAB = "vocab.txt", ANSWERS = "answers.txt", SUMMARY = "summary.json";
@@ -329,8 +331,10 @@ public final class VqaTrainer {
                     int questions = 0;
                     for (int k = 0; k < micro; k++) {
                         try (VqaBatch batch = onDevice(trainBatches.batch(epoch, b + k), o.device()); MemoryScope scope = MemoryScope.open()) {
-                            Tensor logits = forward(model, batch, frozenBackbone);
-                            Tensor l = VqaHead.loss(logits, batch.targets());
+                            Tensor l;
+                            try (Autocast.Guard ac = autocast()) {
+                                l = VqaHead.loss(forward(model, batch, frozenBackbone), batch.targets());
+                            }
                             Autograd.backward(micro == 1 ? l : Elementwise.mul(l, 1.0 / micro));
                             loss += l.item() / micro;
                             questions += batch.size();
@@ -416,9 +420,15 @@ public final class VqaTrainer {
         return model.forwardImages(batch.inputIds(), batch.tokenTypeIds(), batch.attentionMask(), batch.pixels(), batch.imageOfQuestion());
     }
 
+    /** The run's precision policy for a forward pass: BF16 autocast, or F32 as it is (backward follows what the forward recorded). */
+    private Autocast.Guard autocast() { return c.bf16() ? Autocast.bf16() : Autocast.f32(); }
+
     /** Official VQA accuracy of the model on the eval batches; writes the predictions in the official format. */
     private VqaScore evaluate(ClipVil model, VqaBatches val, List<String> answers, Map<Long, VqaAnnotation> annotations) throws IOException {
-        Map<Long, String> predictions = VqaPredict.predictAll(model, val, answers, o.progress() ? log : null);
+        Map<Long, String> predictions;
+        try (Autocast.Guard ac = autocast()) {
+            predictions = VqaPredict.predictAll(model, val, answers, o.progress() ? log : null);
+        }
         model.train();
         Path file = run.file("predictions-" + c.valSplit() + ".json");
         VqaPredict.writePredictions(predictions, file);

@@ -128,4 +128,24 @@ class TrainCommandTest {
         assertEquals(2, noVocab.code());
         assertTrue(noVocab.err().contains("vocab.txt"), noVocab.err());
     }
+    @Test
+    void precisionBf16IsAcceptedAndAnUnknownOneIsAnError() throws IOException {
+        Path data = tmp.resolve("data");
+        SyntheticVqa.write(data, 10, 4, 32, 3);
+        Path run = tmp.resolve("run");
+        CliFixtures.Run r = CliFixtures.run(args(new String[]{"train", "--data", data.toString(), "--out", run.toString(), "--epochs", "1",
+                "--precision", "bf16"}));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("train: cpu, bf16") && r.err().contains("emulated"), r.err());
+        assertTrue(Files.readString(run.resolve("run.json")).replace(" ", "").contains("\"precision\":\"bf16\""));
+
+        CliFixtures.Run resumed = CliFixtures.run("train", "--resume", run.toString(), "--epochs", "2", "--precision", "f32", "--no-progress");
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.err().contains("--precision f32 ignored") && resumed.err().contains("train: cpu, bf16"), resumed.err());
+
+        CliFixtures.Run fp8 = CliFixtures.run(args(new String[]{"train", "--data", data.toString(), "--out", tmp.resolve("r2").toString(),
+                "--precision", "fp8"}));
+        assertEquals(2, fp8.code());
+        assertTrue(fp8.err().contains("fp8") && fp8.err().contains("--precision"), fp8.err());
+    }
 }

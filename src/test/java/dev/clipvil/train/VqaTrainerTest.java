@@ -212,4 +212,49 @@ class VqaTrainerTest {
         assertFalse(r.stopped());
         assertTrue(Files.isRegularFile(tmp.resolve("gpu/checkpoint/model.safetensors")));
     }
+    static VqaTrainConfig bf16(VqaTrainConfig c) {
+        JsonObject j = c.toJson();
+        j.addProperty("precision", "bf16");
+        return VqaTrainConfig.fromJson(j);
+    }
+
+    @Test
+    void bf16AutocastTrainsCloseToF32AndIsRecordedInRunJson() throws IOException {
+        Path data = data();
+        VqaTrainConfig f32 = tiny(data, 1, 1, "adamw");
+        assertEquals("f32", f32.precision());
+        VqaTrainer.start(f32, tmp.resolve("f32"), quiet(4));
+        VqaTrainer.start(bf16(f32), tmp.resolve("bf16"), quiet(4));
+        List<String> a = trainLosses(tmp.resolve("f32")), b = trainLosses(tmp.resolve("bf16"));
+        assertEquals(4, b.size(), b.toString());
+        System.out.println("autocast VQA training losses f32 " + a + " vs bf16 " + b);
+        for (int i = 0; i < b.size(); i++) {
+            double lf = Double.parseDouble(a.get(i).split(":")[1]), lb = Double.parseDouble(b.get(i).split(":")[1]);
+            assertTrue(Double.isFinite(lb), b.toString());
+            assertEquals(lf, lb, 0.05 * Math.abs(lf) + 1e-3, "step " + (i + 1) + ": f32 " + a + " vs bf16 " + b);
+        }
+        JsonObject saved = RunDir.open(tmp.resolve("bf16")).config().getAsJsonObject("config");
+        assertEquals("bf16", saved.get("precision").getAsString());
+        saved.remove("precision");
+        assertEquals("f32", VqaTrainConfig.fromJson(saved).precision(), "a run.json from before --precision means f32");
+        saved.addProperty("precision", "fp8");
+        Throwable bad = assertThrows(RuntimeException.class, () -> VqaTrainConfig.fromJson(saved)); // Gson wraps the record's exception
+        while (!(bad instanceof IllegalArgumentException) && bad.getCause() != null) bad = bad.getCause();
+        assertTrue(bad instanceof IllegalArgumentException && bad.getMessage().contains("fp8"), String.valueOf(bad));
+        // resume keeps the run's precision
+        VqaTrainer.Result r = VqaTrainer.resume(tmp.resolve("bf16"), 0, quiet(0));
+        assertFalse(r.stopped());
+        assertEquals("bf16", RunDir.open(tmp.resolve("bf16")).config().getAsJsonObject("config").get("precision").getAsString());
+    }
+
+    @Test
+    void aBf16RunOnACudaDeviceIssuesBf16Gemms() throws IOException {
+        dev.clipvil.tensor.Device gpu = dev.clipvil.backend.cuda.DryRunDevice.install();
+        Path data = data();
+        long before = dev.clipvil.backend.cuda.DryRunDevice.gemms(dev.clipvil.tensor.DType.BF16);
+        VqaTrainer.Result r = VqaTrainer.start(bf16(tiny(data, 1, 1, "adamw")), tmp.resolve("gpu"),
+                new VqaTrainer.Options(false, null, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), 0, gpu));
+        assertFalse(r.stopped());
+        assertTrue(dev.clipvil.backend.cuda.DryRunDevice.gemms(dev.clipvil.tensor.DType.BF16) > before, "the GEMMs ran in BF16");
+    }
 }
