@@ -103,7 +103,8 @@ final class TrainCommand implements Callable<Integer> {
     String device;
     @Option(names = "--precision", defaultValue = "auto",
             description = "bf16 (BF16 autocast: BF16 GEMMs, attention and convolutions with F32 accumulation; F32 norms, softmax, loss and master weights), "
-                    + "f32, or auto: bf16 on a GPU, f32 on the CPU (bf16 there is emulated, for checking numerics). A resumed run keeps its own. Default: ${DEFAULT-VALUE}.")
+                    + "tf32 (F32 data, TF32 tensor-core GEMMs on a GPU; f32 on the CPU), f32, or auto: bf16 on a GPU, f32 on the CPU "
+                    + "(bf16 there is emulated, for checking numerics). A resumed run keeps its own. Default: ${DEFAULT-VALUE}.")
     String precision;
     private String chosenPrecision;
     @Option(names = "--out", paramLabel = "RUN_DIR", description = "Run folder (new or empty). Default: runs/vqa-<date>-<time>.")
@@ -141,7 +142,7 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The configuration of a new run in {@code precision} ("f32" or "bf16", already resolved from auto). */
+    /** The configuration of a new run in {@code precision} ("f32", "tf32" or "bf16", already resolved from auto). */
     VqaTrainConfig config(String precision) {
         if (clip.isBlank()) throw new IllegalArgumentException("--clip must not be empty");
         return new VqaTrainConfig(str(data), trainSplit, valSplit, str(grid), skipMissing, clip, imageSize, str(bert), hidden, layers, heads,
@@ -161,7 +162,7 @@ final class TrainCommand implements Callable<Integer> {
     private Device chooseDevice() throws java.io.IOException {
         String p = precision.trim().toLowerCase(Locale.ROOT);
         if (!p.equals("auto") && !VqaTrainConfig.PRECISIONS.contains(p)) {
-            throw new IllegalArgumentException("--precision must be bf16, f32 or auto, got '" + precision + "'");
+            throw new IllegalArgumentException("--precision must be bf16, tf32, f32 or auto, got '" + precision + "'");
         }
         Device d = DeviceChoice.resolve(device);
         PrintWriter err = spec.commandLine().getErr();
@@ -174,6 +175,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         chosenPrecision = p;
         err.println("train: " + d + ", " + p);
+        if (p.equals("tf32") && d.kind() == Device.Kind.CPU) err.println("train: tf32 has no effect on the CPU (it computes in F32)");
         if (p.equals("bf16") && d.kind() == Device.Kind.CPU) {
             err.println("train: bf16 on the CPU is emulated (operands rounded to BF16, F32 math): for checking numerics, slower than f32");
         }

@@ -27,8 +27,12 @@ public record VqaTrainConfig(
         long seed, int evalBatchSize, int syntheticTrain, int syntheticVal, String precision) {
 
     public static final Set<String> BACKBONE_OPTIMIZERS = Set.of("sgd", "adamw", "frozen");
-    /** Training precisions: plain F32, or BF16 autocast ({@link dev.clipvil.ops.Autocast}) with F32 master weights. */
-    public static final Set<String> PRECISIONS = Set.of("f32", "bf16");
+    /**
+     * Training precisions: plain F32; TF32 (F32 data, the CUDA backend's F32 GEMMs on TF32 tensor cores,
+     * about 1e-3 relative error; the same as f32 on the CPU); or BF16 autocast ({@link dev.clipvil.ops.Autocast})
+     * with F32 master weights.
+     */
+    public static final Set<String> PRECISIONS = Set.of("f32", "tf32", "bf16");
 
     /** A run in F32 (the configuration before --precision existed). */
     public VqaTrainConfig(String data, String trainSplit, String valSplit, String gridDir, boolean skipMissing, String clip, int imageSize,
@@ -50,7 +54,7 @@ public record VqaTrainConfig(
             throw new IllegalArgumentException("--backbone-optimizer must be one of sgd, adamw, frozen, got '" + backboneOptimizer + "'");
         }
         precision = precision == null ? "f32" : precision.toLowerCase(Locale.ROOT); // run.json files from before --precision trained in F32
-        if (!PRECISIONS.contains(precision)) throw new IllegalArgumentException("--precision must be bf16 or f32, got '" + precision + "'");
+        if (!PRECISIONS.contains(precision)) throw new IllegalArgumentException("--precision must be bf16, tf32 or f32, got '" + precision + "'");
         positive("--epochs", epochs);
         positive("--batch-size", batchSize);
         positive("--grad-accum", gradAccum);
@@ -97,4 +101,7 @@ public record VqaTrainConfig(
 
     /** True when training runs under BF16 autocast. */
     public boolean bf16() { return precision.equals("bf16"); }
+
+    /** True when the CUDA backend's F32 GEMMs may use TF32 tensor cores during the run. */
+    public boolean tf32() { return precision.equals("tf32"); }
 }

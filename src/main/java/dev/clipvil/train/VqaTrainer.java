@@ -19,6 +19,7 @@ import dev.clipvil.data.VqaImages;
 import dev.clipvil.data.VqaItem;
 import dev.clipvil.data.VqaScore;
 import dev.clipvil.data.VqaSplit;
+import dev.clipvil.backend.cuda.CudaBackend;
 import dev.clipvil.nn.Dropout;
 import dev.clipvil.nn.Init;
 import dev.clipvil.nn.Module;
@@ -63,6 +64,7 @@ import java.util.Map;
  * same model, reloads weights, optimizer states, schedules, the data position and the dropout and
  * token-sampling counters, and continues exactly where it stopped. With precision bf16 the forward
  * passes (training and evaluation) run under BF16 autocast; weights, gradients and optimizer states stay F32.
+ * With tf32 the CUDA backend's F32 GEMMs use TF32 tensor cores for the run (no effect on the CPU).
  */
 public final class VqaTrainer {
     static final String VOCAB = "vocab.txt", ANSWERS = "answers.txt", SUMMARY = "summary.json";
@@ -250,6 +252,8 @@ public final class VqaTrainer {
         GridFeatures valGrids = !gridMode ? null : gridFolder(c, c.valSplit()).equals(gridFolder(c, c.trainSplit())) ? grids
                 : GridFeatures.open(gridFolder(c, c.valSplit()));
         VqaImages images = gridMode ? null : new VqaImages(imageSize, IMAGE_CACHE_BYTES, c.skipMissing());
+        boolean tf32Before = CudaBackend.tf32Allowed();
+        if (c.tf32()) CudaBackend.allowTf32(true);                 // process-wide switch, put back when the run ends
         try {
             long t0 = System.nanoTime();
             List<VqaItem> trainItems = gridMode ? grids.scan(trainSplit.items(), c.skipMissing()) : images.scan(trainSplit.items(), threads());
@@ -298,6 +302,7 @@ public final class VqaTrainer {
             if (e instanceof RuntimeException re) throw re;
             throw new IOException(e);
         } finally {
+            CudaBackend.allowTf32(tf32Before);
             if (valGrids != null && valGrids != grids) valGrids.close();
             if (grids != null) grids.close();
         }

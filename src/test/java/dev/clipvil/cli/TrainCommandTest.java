@@ -128,8 +128,9 @@ class TrainCommandTest {
         assertEquals(2, noVocab.code());
         assertTrue(noVocab.err().contains("vocab.txt"), noVocab.err());
     }
+
     @Test
-    void precisionBf16IsAcceptedAndAnUnknownOneIsAnError() throws IOException {
+    void precisionBf16AndTf32AreAcceptedAndAnUnknownOneIsAnError() throws IOException {
         Path data = tmp.resolve("data");
         SyntheticVqa.write(data, 10, 4, 32, 3);
         Path run = tmp.resolve("run");
@@ -142,6 +143,11 @@ class TrainCommandTest {
         CliFixtures.Run resumed = CliFixtures.run("train", "--resume", run.toString(), "--epochs", "2", "--precision", "f32", "--no-progress");
         assertEquals(0, resumed.code(), resumed.err());
         assertTrue(resumed.err().contains("--precision f32 ignored") && resumed.err().contains("train: cpu, bf16"), resumed.err());
+
+        CliFixtures.Run tf32 = CliFixtures.run(args(new String[]{"train", "--data", data.toString(), "--out", tmp.resolve("tf32").toString(),
+                "--epochs", "1", "--precision", "tf32"}));
+        assertEquals(0, tf32.code(), tf32.err());
+        assertTrue(tf32.err().contains("train: cpu, tf32") && tf32.err().contains("no effect on the CPU"), tf32.err());
 
         CliFixtures.Run fp8 = CliFixtures.run(args(new String[]{"train", "--data", data.toString(), "--out", tmp.resolve("r2").toString(),
                 "--precision", "fp8"}));

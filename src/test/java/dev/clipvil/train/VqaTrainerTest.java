@@ -212,6 +212,28 @@ class VqaTrainerTest {
         assertFalse(r.stopped());
         assertTrue(Files.isRegularFile(tmp.resolve("gpu/checkpoint/model.safetensors")));
     }
+    static VqaTrainConfig withPrecision(VqaTrainConfig c, String precision) {
+        JsonObject j = c.toJson();
+        j.addProperty("precision", precision);
+        return VqaTrainConfig.fromJson(j);
+    }
+
+    @Test
+    void tf32IsF32OnTheCpuAndTheProcessWideSwitchIsPutBack() throws IOException {
+        Path data = data();
+        VqaTrainConfig f32 = tiny(data, 1, 1, "adamw");
+        assertFalse(dev.clipvil.backend.cuda.CudaBackend.tf32Allowed(), "tests run with TF32 off");
+        VqaTrainer.start(f32, tmp.resolve("f32"), quiet(3));
+        VqaTrainer.start(withPrecision(f32, "tf32"), tmp.resolve("tf32"), quiet(3));
+        assertEquals(trainLosses(tmp.resolve("f32")), trainLosses(tmp.resolve("tf32")), "the CPU has no TF32: the same F32 arithmetic");
+        assertEquals("tf32", RunDir.open(tmp.resolve("tf32")).config().getAsJsonObject("config").get("precision").getAsString());
+        assertFalse(dev.clipvil.backend.cuda.CudaBackend.tf32Allowed(), "the run must put the switch back");
+        dev.clipvil.tensor.Device gpu = dev.clipvil.backend.cuda.DryRunDevice.install();
+        VqaTrainer.start(withPrecision(tiny(data, 1, 1, "sgd"), "tf32"), tmp.resolve("tf32-gpu"),
+                new VqaTrainer.Options(false, null, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), 2, gpu));
+        assertFalse(dev.clipvil.backend.cuda.CudaBackend.tf32Allowed(), "also after a run on a CUDA device");
+    }
+
     static VqaTrainConfig bf16(VqaTrainConfig c) {
         JsonObject j = c.toJson();
         j.addProperty("precision", "bf16");

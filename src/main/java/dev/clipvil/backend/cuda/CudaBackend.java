@@ -51,6 +51,9 @@ public final class CudaBackend implements Backend {
     /** Lets F32 GEMMs use TF32 tensor cores (default off: strict F32, env CLIPVIL_TF32=1 turns it on). */
     public static void allowTf32(boolean allow) { CudaGemm.allowTf32(allow); }
 
+    /** Whether F32 GEMMs may use TF32 tensor cores now. */
+    public static boolean tf32Allowed() { return CudaGemm.tf32(); }
+
     public CudaContext context() { return ctx; }
 
     /** Waits for all queued work of this device. */
