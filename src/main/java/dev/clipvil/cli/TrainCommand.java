@@ -48,7 +48,9 @@ final class TrainCommand implements Callable<Integer> {
     String clip;
     @Option(names = "--image-size", defaultValue = "0", description = "Input side in pixels (default: the tower's own resolution).")
     int imageSize;
-    @Option(names = "--backbone-optimizer", defaultValue = "adamw", description = "adamw (default: the small random towers learn faster with it), sgd (the paper's choice for a pretrained CLIP, with --backbone-lr 1e-3), or frozen.")
+    @Option(names = "--backbone-optimizer", defaultValue = "auto",
+            description = "adamw, sgd (the paper's choice for a pretrained CLIP, with --backbone-lr 1e-3), frozen, or auto (default): "
+                    + "frozen after a tower pre-training, else adamw (the small random towers learn faster with it).")
     String backboneOptimizer;
     @Option(names = "--backbone-lr", defaultValue = "5e-4", description = "Peak learning rate of the image tower (default: ${DEFAULT-VALUE}).")
     double backboneLr;
@@ -61,7 +63,7 @@ final class TrainCommand implements Callable<Integer> {
     Path bert;
     @Option(names = "--hidden", defaultValue = "128", description = "Fusion width when trained from scratch (default: ${DEFAULT-VALUE}).")
     int hidden;
-    @Option(names = "--layers", defaultValue = "2", description = "Fusion layers when trained from scratch (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--layers", defaultValue = "4", description = "Fusion layers when trained from scratch (default: ${DEFAULT-VALUE}).")
     int layers;
     @Option(names = "--heads", defaultValue = "4", description = "Fusion attention heads when trained from scratch (default: ${DEFAULT-VALUE}).")
     int heads;
@@ -75,8 +77,17 @@ final class TrainCommand implements Callable<Integer> {
     int maxTextLength;
     @Option(names = "--sample-tokens", defaultValue = "100", description = "Grid tokens kept per image in training, 0 = all (default: ${DEFAULT-VALUE}).")
     int sampleTokens;
+    @Option(names = "--grid-pool", defaultValue = "-1", paramLabel = "K",
+            description = "Average-pool the tower's grid to K x K cells before the visual tokens; 0 = the whole grid. "
+                    + "Default (-1): 2 for the built-in tiny towers (one token per quadrant of the synthetic scenes), else 0.")
+    int gridPool;
+    @Option(names = "--tower-pretrain-epochs", defaultValue = "-1", paramLabel = "N",
+            description = "First pre-train the image tower for N epochs on the object annotations of a synthetic dataset (scenes.json of make-synthetic: "
+                    + "colour and shape per quadrant), the stand-in for CLIP's pre-training; 0 = none. "
+                    + "Default (-1): 20 for a built-in tiny tower on synthetic data, else 0.")
+    int towerPretrainEpochs;
 
-    @Option(names = "--epochs", defaultValue = "9", description = "Epochs (default: ${DEFAULT-VALUE}; with --resume, a new total).")
+    @Option(names = "--epochs", defaultValue = "15", description = "Epochs (default: ${DEFAULT-VALUE}; with --resume, a new total).")
     int epochs;
     @Option(names = "--batch-size", defaultValue = "40", description = "Questions per batch; an image's questions share a batch (default: ${DEFAULT-VALUE}).")
     int batchSize;
@@ -147,7 +158,8 @@ final class TrainCommand implements Callable<Integer> {
         if (clip.isBlank()) throw new IllegalArgumentException("--clip must not be empty");
         return new VqaTrainConfig(str(data), trainSplit, valSplit, str(grid), skipMissing, clip, imageSize, str(bert), hidden, layers, heads,
                 intermediate, dropout, poolerTanh, maxTextLength, sampleTokens, epochs, batchSize, gradAccum, lr, weightDecay, warmupRatio,
-                clipNorm, backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal, precision);
+                clipNorm, backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal, precision,
+                gridPool, towerPretrainEpochs);
     }
 
     private static String str(Path p) { return p == null ? null : p.toAbsolutePath().toString(); }

@@ -92,6 +92,7 @@ public final class VqaModels {
         ClipVil m = backbone == null ? new ClipVil(bert, gridChannels, numAnswers, init) : new ClipVil(bert, backbone, numAnswers, init);
         m.bert().setPoolerTanh(c.poolerTanh());
         m.visualTokens().setSampleTokens(c.sampleTokens());
+        m.visualTokens().setGridPool(c.gridPool());
         return m;
     }
 

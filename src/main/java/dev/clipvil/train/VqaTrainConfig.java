@@ -14,7 +14,11 @@ import java.util.Set;
  * {@code bert} null means a fusion BERT of {@code hidden}/{@code layers}/... trained from scratch with
  * a whole-word vocabulary of the training questions; {@code clip} is a built-in tower name
  * ({@link VqaModels#TOWERS}), a CLIP preset name (random weights) or a CLIP checkpoint.
- * {@code precision} is "f32" or "bf16" (BF16 autocast); absent (older run.json files) means "f32".
+ * {@code precision} is "f32", "tf32" or "bf16" (BF16 autocast); absent (older run.json files) means "f32".
+ * {@code gridPool} pools the tower's grid to k x k before the visual tokens (0: whole grid);
+ * {@code towerPretrainEpochs} pre-trains the tower on a synthetic dataset's object annotations first
+ * ({@link TowerPretrainer}); -1 in either (and "auto" as the backbone optimizer) is decided by
+ * {@link #resolved} before run.json is written; absent (older run.json files) means 0.
  */
 public record VqaTrainConfig(
         String data, String trainSplit, String valSplit, String gridDir, boolean skipMissing,
@@ -24,9 +28,14 @@ public record VqaTrainConfig(
         int epochs, int batchSize, int gradAccum,
         double lr, double weightDecay, double warmupRatio, double clipNorm,
         String backboneOptimizer, double backboneLr, double backboneMomentum, double backboneWeightDecay,
-        long seed, int evalBatchSize, int syntheticTrain, int syntheticVal, String precision) {
+        long seed, int evalBatchSize, int syntheticTrain, int syntheticVal, String precision,
+        int gridPool, int towerPretrainEpochs) {
 
-    public static final Set<String> BACKBONE_OPTIMIZERS = Set.of("sgd", "adamw", "frozen");
+    /** Value of --backbone-optimizer, and -1 of --grid-pool / --tower-pretrain-epochs, that {@link #resolved} decides. */
+    public static final String AUTO = "auto";
+    public static final Set<String> BACKBONE_OPTIMIZERS = Set.of("sgd", "adamw", "frozen", AUTO);
+    /** Tower pre-training epochs and grid pool that {@link #resolved} picks for a built-in tower on a synthetic dataset. */
+    public static final int AUTO_PRETRAIN_EPOCHS = 20, AUTO_GRID_POOL = 2;
     /**
      * Training precisions: plain F32; TF32 (F32 data, the CUDA backend's F32 GEMMs on TF32 tensor cores,
      * about 1e-3 relative error; the same as f32 on the CPU); or BF16 autocast ({@link dev.clipvil.ops.Autocast})
@@ -43,7 +52,19 @@ public record VqaTrainConfig(
                           long seed, int evalBatchSize, int syntheticTrain, int syntheticVal) {
         this(data, trainSplit, valSplit, gridDir, skipMissing, clip, imageSize, bert, hidden, layers, heads, intermediate, dropout, poolerTanh,
                 maxTextLength, sampleTokens, epochs, batchSize, gradAccum, lr, weightDecay, warmupRatio, clipNorm,
-                backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal, "f32");
+                backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal, "f32", 0, 0);
+    }
+
+    /** A run with its grid as it comes and no tower pre-training (the configuration before those options existed). */
+    public VqaTrainConfig(String data, String trainSplit, String valSplit, String gridDir, boolean skipMissing, String clip, int imageSize,
+                          String bert, int hidden, int layers, int heads, int intermediate, double dropout, boolean poolerTanh,
+                          int maxTextLength, int sampleTokens, int epochs, int batchSize, int gradAccum,
+                          double lr, double weightDecay, double warmupRatio, double clipNorm,
+                          String backboneOptimizer, double backboneLr, double backboneMomentum, double backboneWeightDecay,
+                          long seed, int evalBatchSize, int syntheticTrain, int syntheticVal, String precision) {
+        this(data, trainSplit, valSplit, gridDir, skipMissing, clip, imageSize, bert, hidden, layers, heads, intermediate, dropout, poolerTanh,
+                maxTextLength, sampleTokens, epochs, batchSize, gradAccum, lr, weightDecay, warmupRatio, clipNorm,
+                backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal, precision, 0, 0);
     }
 
     public VqaTrainConfig {
@@ -51,8 +72,10 @@ public record VqaTrainConfig(
         valSplit = valSplit == null ? "val2014" : valSplit;
         backboneOptimizer = backboneOptimizer == null ? "sgd" : backboneOptimizer.toLowerCase(Locale.ROOT);
         if (!BACKBONE_OPTIMIZERS.contains(backboneOptimizer)) {
-            throw new IllegalArgumentException("--backbone-optimizer must be one of sgd, adamw, frozen, got '" + backboneOptimizer + "'");
+            throw new IllegalArgumentException("--backbone-optimizer must be one of sgd, adamw, frozen, auto, got '" + backboneOptimizer + "'");
         }
+        if (gridPool < -1) throw new IllegalArgumentException("--grid-pool must be >= 0 (0 = the whole grid), got " + gridPool);
+        if (towerPretrainEpochs < -1) throw new IllegalArgumentException("--tower-pretrain-epochs must be >= 0, got " + towerPretrainEpochs);
         precision = precision == null ? "f32" : precision.toLowerCase(Locale.ROOT); // run.json files from before --precision trained in F32
         if (!PRECISIONS.contains(precision)) throw new IllegalArgumentException("--precision must be bf16, tf32 or f32, got '" + precision + "'");
         positive("--epochs", epochs);
@@ -92,11 +115,29 @@ public record VqaTrainConfig(
 
     public static VqaTrainConfig fromJson(JsonObject o) { return GSON.fromJson(o, VqaTrainConfig.class); }
 
+    /**
+     * This configuration with its automatic choices made for the dataset in {@code dataDir}: with a
+     * built-in tower ({@link VqaModels#TOWERS}, random weights) on a synthetic dataset (one with the object
+     * annotations of scenes.json) and no precomputed grids, the tower is pre-trained for
+     * {@link #AUTO_PRETRAIN_EPOCHS} epochs and then frozen, and the grid pooled to 2x2; otherwise there is
+     * no pre-training, the grid is used whole and the tower is fine-tuned with AdamW.
+     */
+    public VqaTrainConfig resolved(boolean hasSceneAnnotations) {
+        boolean builtIn = gridDir == null && VqaModels.TOWERS.containsKey(clip);
+        int pre = towerPretrainEpochs >= 0 ? towerPretrainEpochs : builtIn && hasSceneAnnotations ? AUTO_PRETRAIN_EPOCHS : 0;
+        int pool = gridPool >= 0 ? gridPool : builtIn ? AUTO_GRID_POOL : 0;
+        String bopt = !backboneOptimizer.equals(AUTO) ? backboneOptimizer : pre > 0 ? "frozen" : "adamw";
+        return new VqaTrainConfig(data, trainSplit, valSplit, gridDir, skipMissing, clip, imageSize, bert, hidden, layers, heads, intermediate,
+                dropout, poolerTanh, maxTextLength, sampleTokens, epochs, batchSize, gradAccum, lr, weightDecay, warmupRatio, clipNorm,
+                bopt, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal, precision, pool, pre);
+    }
+
     /** A copy with another epoch count (--resume may extend a finished run). */
     public VqaTrainConfig withEpochs(int e) {
         return new VqaTrainConfig(data, trainSplit, valSplit, gridDir, skipMissing, clip, imageSize, bert, hidden, layers, heads,
                 intermediate, dropout, poolerTanh, maxTextLength, sampleTokens, e, batchSize, gradAccum, lr, weightDecay, warmupRatio,
-                clipNorm, backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal, precision);
+                clipNorm, backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal, precision,
+                gridPool, towerPretrainEpochs);
     }
 
     /** True when training runs under BF16 autocast. */

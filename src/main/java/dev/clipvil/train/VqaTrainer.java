@@ -10,6 +10,8 @@ import dev.clipvil.autograd.GradMode;
 import dev.clipvil.clip.ClipConfig;
 import dev.clipvil.clip.ImageEncoders;
 import dev.clipvil.data.GridFeatures;
+import dev.clipvil.data.SyntheticScenes;
+import dev.clipvil.data.SyntheticVqa;
 import dev.clipvil.data.VqaAccuracy;
 import dev.clipvil.data.VqaAnnotation;
 import dev.clipvil.data.VqaAnswerVocab;
@@ -67,7 +69,9 @@ import java.util.Map;
  * With tf32 the CUDA backend's F32 GEMMs use TF32 tensor cores for the run (no effect on the CPU).
  */
 public final class VqaTrainer {
-    static final String VOCAB = "vocab.txt", ANSWERS = "answers.txt", SUMMARY = "summary.json";
+    static final String VOCAB = "vocab.txt", ANSWERS = "answers.txt", SUMMARY = "summary.json", TOWER_PRETRAIN = "tower-pretrain.json";
+    /** Peak AdamW learning rate of the tower pre-training (tiny towers from scratch learn the objects in ~10 epochs with it). */
+    static final double TOWER_PRETRAIN_LR = 1e-3;
     static final String FUSION = "fusion", BACKBONE = "backbone";
     /** Image cache for pixel mode: enough for the synthetic set many times over; large sets stream from disk. */
     static final long IMAGE_CACHE_BYTES = 1L << 30;
@@ -106,6 +110,14 @@ public final class VqaTrainer {
             throw new IllegalArgumentException("--bert " + c.bert() + " has no " + VOCAB + " (an HF BERT folder has config.json, the weights and vocab.txt)");
         }
         Path data = dataDir(c, o.log());
+        c = c.resolved(SyntheticScenes.file(data) != null);
+        if (c.towerPretrainEpochs() > 0 && c.gridDir() != null) {
+            throw new IllegalArgumentException("--tower-pretrain-epochs needs an image tower; --grid runs on precomputed features");
+        }
+        if (c.towerPretrainEpochs() > 0 && SyntheticScenes.file(data) == null) {
+            throw new IllegalArgumentException("--tower-pretrain-epochs " + c.towerPretrainEpochs() + ": " + data.resolve(SyntheticVqa.SCENES)
+                    + " not found; tower pre-training needs the object annotations of a `clipvil make-synthetic` dataset");
+        }
         VqaSplit train = VqaSplit.load(data, c.trainSplit(), null, true);
         VqaSplit val = VqaSplit.load(data, c.valSplit(), null, true);
         VqaAnswerVocab answers = VqaAnswerVocab.fromAnnotations(train.annotations());
@@ -269,6 +281,8 @@ public final class VqaTrainer {
             Map<Long, VqaAnnotation> valAnnotations = new HashMap<>();
             for (VqaAnnotation a : valSplit.annotations()) valAnnotations.put(a.questionId(), a);
 
+            if (ck == null && c.towerPretrainEpochs() > 0) pretrainTower(model, data, trainItems, images, frozen);
+
             Map<String, Tensor>[] parts = VqaModels.split(model);
             AdamW fusion = new AdamW(ParamGroup.decayAndNoDecay(FUSION, parts[0], c.lr(), c.weightDecay()), 0.9, 0.999, 1e-6);
             Optimizer backbone = parts[1].isEmpty() ? null : c.backboneOptimizer().equals("adamw")
@@ -383,6 +397,37 @@ public final class VqaTrainer {
         writeSummary(last, best, step, wall);
         if (o.stop() != null) o.stop().acknowledge();
         return new Result(run.dir(), last, best, step, wall, false);
+    }
+
+    /**
+     * Stage 1 of a synthetic run: the tower learns the objects of the training images ({@link TowerPretrainer})
+     * before the fusion sees it; the epochs are logged and written to tower-pretrain.json. A stop request
+     * here ends the run before its first checkpoint (there is nothing to resume yet).
+     */
+    private void pretrainTower(ClipVil model, Path data, List<VqaItem> trainItems, VqaImages images, boolean frozen) throws IOException {
+        Map<Long, Path> files = new LinkedHashMap<>();
+        for (VqaItem it : trainItems) files.putIfAbsent(it.imageId(), it.image());
+        Map<Long, int[]> labels = SyntheticScenes.quadrantLabels(data, c.trainSplit());
+        log.printf(Locale.ROOT, "train: pre-training the image tower on the object annotations of %d training images (%d epochs)%n",
+                files.size(), c.towerPretrainEpochs());
+        model.backbone().module().unfreeze();
+        List<TowerPretrainer.Epoch> epochs = TowerPretrainer.run(model.backbone(), files, labels, images, c.towerPretrainEpochs(), c.batchSize(),
+                TOWER_PRETRAIN_LR, c.seed(), o.device(), this::autocast, () -> stopRequested(0), log);
+        if (frozen) model.backbone().module().freeze();
+        JsonArray a = new JsonArray();
+        for (TowerPretrainer.Epoch e : epochs) {
+            JsonObject j = new JsonObject();
+            j.addProperty("epoch", e.epoch());
+            j.addProperty("loss", e.loss());
+            j.addProperty("object_accuracy", e.objectAccuracy());
+            j.addProperty("elapsed_s", e.seconds());
+            a.add(j);
+        }
+        AtomicFiles.replace(run.file(TOWER_PRETRAIN), new GsonBuilder().setPrettyPrinting().create().toJson(a));
+        if (epochs.size() < c.towerPretrainEpochs()) {
+            if (o.stop() != null) o.stop().acknowledge();
+            throw new RunException(run.dir(), "stopped during the tower pre-training, before the first checkpoint: nothing to resume (start the run again)");
+        }
     }
 
     /** {@code b} with its tensors on {@code device} (itself on the CPU); the host tensors are closed. */

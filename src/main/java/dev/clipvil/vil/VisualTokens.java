@@ -8,6 +8,7 @@ import dev.clipvil.nn.Module;
 import dev.clipvil.ops.Elementwise;
 import dev.clipvil.ops.Creation;
 import dev.clipvil.ops.Indexing;
+import dev.clipvil.ops.Pooling;
 import dev.clipvil.ops.Views;
 import dev.clipvil.tensor.ShapeException;
 import dev.clipvil.tensor.Shapes;
@@ -22,7 +23,8 @@ import java.util.SplittableRandom;
  * and [maxCols, C]) are added to token (r, c) before the projection Linear(C -> H), LayerNorm(H) and
  * dropout. In training, {@link #sampleTokens()} cells (default 100) are kept when the grid has more:
  * the same sorted index set for every image of the batch, drawn from (seed, call number), so a run is
- * reproducible; eval keeps every cell. Names: "row_embeddings", "col_embeddings", "proj", "LayerNorm",
+ * reproducible; eval keeps every cell. With {@link #setGridPool} the grid is first average-pooled to k x k
+ * cells (a small from-scratch fusion binds a few whole-object tokens faster than many parts). Names: "row_embeddings", "col_embeddings", "proj", "LayerNorm",
  * "dropout".
  */
 public final class VisualTokens extends Module {
@@ -34,6 +36,7 @@ public final class VisualTokens extends Module {
     private final LayerNorm norm;
     private final Dropout dropout;
     private int sampleTokens = DEFAULT_SAMPLE;
+    private int gridPool;
     private long seed, calls;
     private int[] lastIndices;
 
@@ -65,6 +68,7 @@ public final class VisualTokens extends Module {
         if (grid.dim() != 4 || grid.shape(1) != features) {
             throw new ShapeException("VisualTokens: grid must be [N, " + features + ", h, w], got " + Shapes.str(grid.shape()));
         }
+        if (gridPool > 0 && (grid.shape(2) != gridPool || grid.shape(3) != gridPool)) grid = Pooling.adaptiveAvgPool2d(grid, gridPool, gridPool);
         int h = grid.shape(2), w = grid.shape(3);
         if (h > maxRows || w > maxCols) {
             throw new ShapeException("VisualTokens: grid " + Shapes.str(grid.shape()) + " exceeds the position tables ("
@@ -104,6 +108,18 @@ public final class VisualTokens extends Module {
         int[] out = Arrays.copyOf(perm, k);
         Arrays.sort(out);
         return out;
+    }
+
+    /** The side the grid is average-pooled to before it becomes tokens (0: the grid as it comes). */
+    public int gridPool() { return gridPool; }
+
+    /** Average-pools every grid to {@code k} x {@code k} cells (adaptive, as PyTorch's) first; 0 turns it off. */
+    public VisualTokens setGridPool(int k) {
+        if (k < 0 || k > Math.min(maxRows, maxCols)) {
+            throw new IllegalArgumentException("VisualTokens: grid pool must be 0 (off) or 1.." + Math.min(maxRows, maxCols) + ", got " + k);
+        }
+        gridPool = k;
+        return this;
     }
 
     /** Cells kept per image in training (0 or >= h*w keeps all). */

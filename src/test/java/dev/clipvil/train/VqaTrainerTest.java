@@ -212,6 +212,56 @@ class VqaTrainerTest {
         assertFalse(r.stopped());
         assertTrue(Files.isRegularFile(tmp.resolve("gpu/checkpoint/model.safetensors")));
     }
+    @Test
+    void towerPretrainingRunsFirstIsRecordedAndIsNotRepeatedOnResume() throws IOException {
+        Path data = data();
+        JsonObject j = tiny(data, 2, 1, "auto").toJson();
+        j.addProperty("towerPretrainEpochs", 3);
+        j.addProperty("gridPool", -1);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream log = new PrintStream(out, true, StandardCharsets.UTF_8);
+        VqaTrainer.Result first = VqaTrainer.start(VqaTrainConfig.fromJson(j), tmp.resolve("pre"), new VqaTrainer.Options(false, null, log, 3));
+        assertTrue(first.stopped());
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertTrue(text.contains("tower pre-training epoch 3/3"), text);
+        JsonObject saved = RunDir.open(tmp.resolve("pre")).config().getAsJsonObject("config");
+        assertEquals("frozen", saved.get("backboneOptimizer").getAsString(), "auto: frozen after pre-training");
+        assertEquals(2, saved.get("gridPool").getAsInt(), "auto: a built-in tower's grid is pooled to 2x2");
+        assertEquals(3, saved.get("towerPretrainEpochs").getAsInt());
+        com.google.gson.JsonArray epochs = com.google.gson.JsonParser.parseString(Files.readString(tmp.resolve("pre/tower-pretrain.json"))).getAsJsonArray();
+        assertEquals(3, epochs.size());
+        double l0 = epochs.get(0).getAsJsonObject().get("loss").getAsDouble(), l2 = epochs.get(2).getAsJsonObject().get("loss").getAsDouble();
+        assertTrue(Double.isFinite(l0) && l2 < l0, "pre-training loss should fall: " + epochs);
+
+        // the tower the fusion trained over is the pre-trained one, not the seed's random one
+        JsonObject none = tiny(data, 1, 1, "frozen").toJson();
+        VqaTrainer.start(VqaTrainConfig.fromJson(none), tmp.resolve("none"), quiet(1));
+        Map<String, float[]> a = weights(tmp.resolve("pre")), b = weights(tmp.resolve("none"));
+        assertFalse(java.util.Arrays.equals(a.get("visual.conv1.weight"), b.get("visual.conv1.weight")));
+
+        out.reset();
+        VqaTrainer.Result resumed = VqaTrainer.resume(tmp.resolve("pre"), 0, new VqaTrainer.Options(false, null, log, 0));
+        assertFalse(resumed.stopped());
+        assertFalse(out.toString(StandardCharsets.UTF_8).contains("pre-training"), "a resumed run starts from its checkpoint's tower");
+        Map<String, float[]> after = weights(tmp.resolve("pre"));
+        assertArrayEquals(a.get("visual.conv1.weight"), after.get("visual.conv1.weight"), "the pre-trained tower stays frozen");
+    }
+
+    @Test
+    void towerPretrainingNeedsSceneAnnotations() throws IOException {
+        Path data = data();
+        Files.delete(data.resolve(SyntheticVqa.SCENES));
+        JsonObject j = tiny(data, 1, 1, "auto").toJson();
+        j.addProperty("towerPretrainEpochs", 2);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> VqaTrainer.start(VqaTrainConfig.fromJson(j), tmp.resolve("r"), quiet(0)));
+        assertTrue(e.getMessage().contains("scenes.json") && e.getMessage().contains("--tower-pretrain-epochs"), e.getMessage());
+        j.addProperty("towerPretrainEpochs", -1);
+        VqaTrainer.start(VqaTrainConfig.fromJson(j), tmp.resolve("auto"), quiet(1));
+        JsonObject saved = RunDir.open(tmp.resolve("auto")).config().getAsJsonObject("config");
+        assertEquals(0, saved.get("towerPretrainEpochs").getAsInt(), "auto: no annotations, no pre-training");
+        assertEquals("adamw", saved.get("backboneOptimizer").getAsString());
+    }
+
     static VqaTrainConfig withPrecision(VqaTrainConfig c, String precision) {
         JsonObject j = c.toJson();
         j.addProperty("precision", precision);

@@ -52,6 +52,32 @@ class ClipVilTest {
     }
 
     @Test
+    void gridPoolAveragesCellsBeforeTheTokens() {
+        try (VisualTokens pooled = new VisualTokens(3, 4, 1e-12, 0.0, 0.02, new Init(2)); VisualTokens plain = new VisualTokens(3, 4, 1e-12, 0.0, 0.02, new Init(2));
+             MemoryScope s = MemoryScope.open()) {
+            pooled.setGridPool(2).eval();
+            plain.eval();
+            Tensor grid = Creation.randn(5, DType.F32, 2, 3, 4, 6);
+            // by hand: 4x6 -> 2x2 averages 2x3 blocks
+            double[] g = grid.toDoubleArray(), avg = new double[2 * 3 * 2 * 2];
+            for (int n = 0; n < 2; n++) for (int c = 0; c < 3; c++) for (int r = 0; r < 2; r++) for (int q = 0; q < 2; q++) {
+                double sum = 0;
+                for (int y = 0; y < 2; y++) for (int x = 0; x < 3; x++) sum += g[((n * 3 + c) * 4 + r * 2 + y) * 6 + q * 3 + x];
+                avg[((n * 3 + c) * 2 + r) * 2 + q] = sum / 6;
+            }
+            float[] a = new float[avg.length];
+            for (int i = 0; i < a.length; i++) a[i] = (float) avg[i];
+            Tensor got = pooled.forward(grid), want = plain.forward(Tensor.of(a, 2, 3, 2, 2));
+            assertArrayEquals(new int[]{2, 4, 4}, got.shape());
+            assertArrayEquals(want.toFloatArray(), got.toFloatArray(), 1e-5f);
+            assertArrayEquals(want.toFloatArray(), pooled.forward(Tensor.of(a, 2, 3, 2, 2)).toFloatArray(), 0f, "a 2x2 grid is left as it is");
+            assertEquals(2, pooled.gridPool());
+            assertThrows(IllegalArgumentException.class, () -> pooled.setGridPool(-1));
+            assertThrows(IllegalArgumentException.class, () -> pooled.setGridPool(26));
+        }
+    }
+
+    @Test
     void gridLargerThanTablesIsRejected() {
         try (VisualTokens vt = new VisualTokens(3, 4, 1e-12, 0.0, 0.02, new Init(2)); MemoryScope s = MemoryScope.open()) {
             ShapeException e = assertThrows(ShapeException.class, () -> vt.forward(Creation.zeros(1, 3, 26, 2)));
