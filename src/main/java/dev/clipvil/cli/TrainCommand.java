@@ -79,7 +79,7 @@ final class TrainCommand implements Callable<Integer> {
     int sampleTokens;
     @Option(names = "--grid-pool", defaultValue = "-1", paramLabel = "K",
             description = "Average-pool the tower's grid to K x K cells before the visual tokens; 0 = the whole grid. "
-                    + "Default (-1): 2 for the built-in tiny towers (one token per quadrant of the synthetic scenes), else 0.")
+                    + "Default (-1): 2 for a built-in tiny tower on synthetic data (one token per quadrant of its scenes), else 0.")
     int gridPool;
     @Option(names = "--tower-pretrain-epochs", defaultValue = "-1", paramLabel = "N",
             description = "First pre-train the image tower for N epochs on the object annotations of a synthetic dataset (scenes.json of make-synthetic: "

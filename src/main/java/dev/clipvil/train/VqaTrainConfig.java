@@ -125,7 +125,7 @@ public record VqaTrainConfig(
     public VqaTrainConfig resolved(boolean hasSceneAnnotations) {
         boolean builtIn = gridDir == null && VqaModels.TOWERS.containsKey(clip);
         int pre = towerPretrainEpochs >= 0 ? towerPretrainEpochs : builtIn && hasSceneAnnotations ? AUTO_PRETRAIN_EPOCHS : 0;
-        int pool = gridPool >= 0 ? gridPool : builtIn ? AUTO_GRID_POOL : 0;
+        int pool = gridPool >= 0 ? gridPool : builtIn && hasSceneAnnotations ? AUTO_GRID_POOL : 0;
         String bopt = !backboneOptimizer.equals(AUTO) ? backboneOptimizer : pre > 0 ? "frozen" : "adamw";
         return new VqaTrainConfig(data, trainSplit, valSplit, gridDir, skipMissing, clip, imageSize, bert, hidden, layers, heads, intermediate,
                 dropout, poolerTanh, maxTextLength, sampleTokens, epochs, batchSize, gradAccum, lr, weightDecay, warmupRatio, clipNorm,

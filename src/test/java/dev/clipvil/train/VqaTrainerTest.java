@@ -256,10 +256,12 @@ class VqaTrainerTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> VqaTrainer.start(VqaTrainConfig.fromJson(j), tmp.resolve("r"), quiet(0)));
         assertTrue(e.getMessage().contains("scenes.json") && e.getMessage().contains("--tower-pretrain-epochs"), e.getMessage());
         j.addProperty("towerPretrainEpochs", -1);
+        j.addProperty("gridPool", -1);
         VqaTrainer.start(VqaTrainConfig.fromJson(j), tmp.resolve("auto"), quiet(1));
         JsonObject saved = RunDir.open(tmp.resolve("auto")).config().getAsJsonObject("config");
         assertEquals(0, saved.get("towerPretrainEpochs").getAsInt(), "auto: no annotations, no pre-training");
         assertEquals("adamw", saved.get("backboneOptimizer").getAsString());
+        assertEquals(0, saved.get("gridPool").getAsInt(), "auto: not a synthetic dataset, the whole grid");
     }
 
     static VqaTrainConfig withPrecision(VqaTrainConfig c, String precision) {
