@@ -12,11 +12,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,7 +53,7 @@ final class SafeTensorsWriter {
                 for (Entry e : entries) writeTensor(target, ch, buf, e, 8L + header.length);
                 ch.force(true);
             }
-            move(tmp, target);
+            DurableFiles.move(tmp, target);
         } catch (Throwable e) {
             Files.deleteIfExists(tmp);
             if (e instanceof SafeTensorsException || e instanceof Error) throw e;
@@ -64,7 +62,7 @@ final class SafeTensorsWriter {
             }
             throw new SafeTensorsException(target, "writing failed, the previous file (if any) is kept: " + e, e);
         }
-        syncDirectory(dir);
+        DurableFiles.syncDirectory(dir);
     }
 
     /** Validates the inputs before anything touches the disk and lays out the data offsets. */
@@ -167,22 +165,5 @@ final class SafeTensorsWriter {
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) ch.write(b);
-    }
-
-    private static void move(Path tmp, Path target) throws IOException {
-        try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-        }
-    }
-
-    /** Makes the rename durable; not every platform lets a directory be opened, so failure is ignored. */
-    private static void syncDirectory(Path dir) {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException | UnsupportedOperationException ignored) {
-            // best effort: the data itself was forced before the move
-        }
     }
 }

@@ -1,15 +1,15 @@
 package dev.clipvil.train;
 
+import dev.clipvil.io.DurableFiles;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -17,8 +17,8 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * File-system steps the run folder is built from: durable writes (forced to disk), atomic renames,
- * directory syncs and recursive deletes. A file that readers may see is always replaced by a
+ * File-system steps the run folder is built from: durable writes (forced to disk), atomic replaces
+ * (renames and directory syncs from {@link DurableFiles}) and recursive deletes. A file that readers may see is always replaced by a
  * rename, never rewritten in place.
  */
 final class AtomicFiles {
@@ -46,35 +46,17 @@ final class AtomicFiles {
         Path tmp = tmpSibling(target);
         try {
             writeDurably(tmp, bytes);
-            move(tmp, target);
+            DurableFiles.move(tmp, target);
         } catch (IOException | RuntimeException | Error e) {
             Files.deleteIfExists(tmp);
             throw e;
         }
-        syncDirectory(parent(target));
+        DurableFiles.syncDirectory(parent(target));
     }
 
     /** A fresh name in {@code target}'s folder for a temporary file that will be renamed onto it. */
     static Path tmpSibling(Path target) {
         return parent(target).resolve("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
-    }
-
-    /** Renames atomically where the file system can (always on one POSIX file system), replacing a file. */
-    static void move(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
-        }
-    }
-
-    /** Makes renames in {@code dir} durable; some platforms cannot open a directory, so failure is ignored. */
-    static void syncDirectory(Path dir) {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException | UnsupportedOperationException ignored) {
-            // best effort: the files themselves were forced before they were renamed
-        }
     }
 
     /** Deletes {@code path} and everything under it; nothing if it does not exist. */

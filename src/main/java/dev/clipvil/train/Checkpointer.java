@@ -7,6 +7,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import dev.clipvil.io.CheckpointException;
+import dev.clipvil.io.DurableFiles;
 import dev.clipvil.io.SafeTensors;
 import dev.clipvil.io.SafeTensorsException;
 import dev.clipvil.optim.OptimizerState;
@@ -142,7 +143,7 @@ public final class Checkpointer {
             current = tmp.resolve(STATE_FILE);
             AtomicFiles.writeDurably(current, (GSON.toJson(out) + "\n").getBytes(StandardCharsets.UTF_8));
             faults.at("wrote", current);
-            AtomicFiles.syncDirectory(tmp);
+            DurableFiles.syncDirectory(tmp);
         } catch (IOException | RuntimeException e) {
             deleteQuietly(tmp);
             String cause = e instanceof SafeTensorsException s ? s.fault() : e.toString();
@@ -157,8 +158,8 @@ public final class Checkpointer {
         boolean hadOld = Files.exists(dir);
         if (hadOld) {
             try {
-                AtomicFiles.move(dir, old);
-                AtomicFiles.syncDirectory(runDir);
+                DurableFiles.move(dir, old);
+                DurableFiles.syncDirectory(runDir);
                 faults.at("moved-old", old);
             } catch (IOException | RuntimeException e) {
                 putBack(old, dir);
@@ -167,8 +168,8 @@ public final class Checkpointer {
             }
         }
         try {
-            AtomicFiles.move(tmp, dir);
-            AtomicFiles.syncDirectory(runDir);
+            DurableFiles.move(tmp, dir);
+            DurableFiles.syncDirectory(runDir);
             faults.at("moved-new", dir);
         } catch (IOException | RuntimeException e) {
             if (Files.exists(tmp) || !Files.exists(dir)) {
@@ -185,7 +186,7 @@ public final class Checkpointer {
 
     private static void putBack(Path old, Path dir) {
         try {
-            if (Files.exists(old) && !Files.exists(dir)) AtomicFiles.move(old, dir);
+            if (Files.exists(old) && !Files.exists(dir)) DurableFiles.move(old, dir);
         } catch (IOException ignored) {
             // load() recovers checkpoint.old when checkpoint is missing
         }
@@ -194,7 +195,7 @@ public final class Checkpointer {
     /** Recovers an interrupted swap and removes the leftovers of crashed saves. */
     private void tidy() throws IOException {
         Path dir = dir(), old = runDir.resolve(OLD_DIR);
-        if (!Files.exists(dir) && isComplete(old)) AtomicFiles.move(old, dir);
+        if (!Files.exists(dir) && isComplete(old)) DurableFiles.move(old, dir);
         else if (Files.exists(dir) && Files.exists(old)) AtomicFiles.deleteRecursively(old);
         try (DirectoryStream<Path> s = Files.newDirectoryStream(runDir, TMP_PREFIX + "*")) {
             for (Path p : s) AtomicFiles.deleteRecursively(p);
@@ -237,8 +238,8 @@ public final class Checkpointer {
             Path old = runDir.resolve(OLD_DIR);
             if (!isComplete(old)) throw new CheckpointException(dir, "no checkpoint has been saved in " + runDir);
             try {
-                AtomicFiles.move(old, dir);
-                AtomicFiles.syncDirectory(runDir);
+                DurableFiles.move(old, dir);
+                DurableFiles.syncDirectory(runDir);
             } catch (IOException e) {
                 dir = old;
             }

@@ -43,7 +43,7 @@ public record VqaTrainConfig(
      */
     public static final Set<String> PRECISIONS = Set.of("f32", "tf32", "bf16");
 
-    /** A run in F32 (the configuration before --precision existed). */
+    /** A run in F32 over the whole grid with no tower pre-training (the configuration before those options existed). */
     public VqaTrainConfig(String data, String trainSplit, String valSplit, String gridDir, boolean skipMissing, String clip, int imageSize,
                           String bert, int hidden, int layers, int heads, int intermediate, double dropout, boolean poolerTanh,
                           int maxTextLength, int sampleTokens, int epochs, int batchSize, int gradAccum,
@@ -53,18 +53,6 @@ public record VqaTrainConfig(
         this(data, trainSplit, valSplit, gridDir, skipMissing, clip, imageSize, bert, hidden, layers, heads, intermediate, dropout, poolerTanh,
                 maxTextLength, sampleTokens, epochs, batchSize, gradAccum, lr, weightDecay, warmupRatio, clipNorm,
                 backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal, "f32", 0, 0);
-    }
-
-    /** A run with its grid as it comes and no tower pre-training (the configuration before those options existed). */
-    public VqaTrainConfig(String data, String trainSplit, String valSplit, String gridDir, boolean skipMissing, String clip, int imageSize,
-                          String bert, int hidden, int layers, int heads, int intermediate, double dropout, boolean poolerTanh,
-                          int maxTextLength, int sampleTokens, int epochs, int batchSize, int gradAccum,
-                          double lr, double weightDecay, double warmupRatio, double clipNorm,
-                          String backboneOptimizer, double backboneLr, double backboneMomentum, double backboneWeightDecay,
-                          long seed, int evalBatchSize, int syntheticTrain, int syntheticVal, String precision) {
-        this(data, trainSplit, valSplit, gridDir, skipMissing, clip, imageSize, bert, hidden, layers, heads, intermediate, dropout, poolerTanh,
-                maxTextLength, sampleTokens, epochs, batchSize, gradAccum, lr, weightDecay, warmupRatio, clipNorm,
-                backboneOptimizer, backboneLr, backboneMomentum, backboneWeightDecay, seed, evalBatchSize, syntheticTrain, syntheticVal, precision, 0, 0);
     }
 
     public VqaTrainConfig {

@@ -286,11 +286,7 @@ class VqaTrainerTest {
         assertFalse(dev.clipvil.backend.cuda.CudaBackend.tf32Allowed(), "also after a run on a CUDA device");
     }
 
-    static VqaTrainConfig bf16(VqaTrainConfig c) {
-        JsonObject j = c.toJson();
-        j.addProperty("precision", "bf16");
-        return VqaTrainConfig.fromJson(j);
-    }
+    static VqaTrainConfig bf16(VqaTrainConfig c) { return withPrecision(c, "bf16"); }
 
     @Test
     void bf16AutocastTrainsCloseToF32AndIsRecordedInRunJson() throws IOException {
