@@ -2,7 +2,10 @@ package dev.clipvil.backend;
 
 import dev.clipvil.tensor.DType;
 import dev.clipvil.tensor.Device;
+import dev.clipvil.tensor.ShapeException;
 import dev.clipvil.tensor.Tensor;
+
+import java.util.Arrays;
 
 /**
  * The primitive op set that every backend implements. Inputs may be any strided views (a backend
@@ -110,6 +113,28 @@ public interface Backend {
 
     /** {gx, gweight, gbias} (the last two null when weight is null). */
     Tensor[] layerNormBackward(Tensor gy, Tensor x, Tensor weight, Tensor mean, Tensor rstd);
+
+    /**
+     * The residual step of a transformer fused with the layer norm after it: {@code sum = x + residual}
+     * (same shape and dtype, rounded to that dtype) and {@code out = layerNorm(sum)}, the statistics
+     * those of the rounded sum, so the result equals the unfused add then {@link #layerNorm}. A backend
+     * with a fused kernel reads x and residual once instead of writing the sum and reading it back;
+     * this default is the unfused pair. The backward is {@link #layerNormBackward} on {@code sum}.
+     */
+    default AddNormResult addLayerNorm(Tensor x, Tensor residual, Tensor weight, Tensor bias, double eps) {
+        if (!Arrays.equals(x.shape(), residual.shape()) || x.dtype() != residual.dtype()) {
+            throw new ShapeException("add_layer_norm: x " + x.describe() + " and residual "
+                    + residual.describe() + " must have the same shape and dtype");
+        }
+        Tensor sum = binary(BinaryOp.ADD, x, residual);
+        try {
+            NormResult r = layerNorm(sum, weight, bias, eps);
+            return new AddNormResult(sum, r.out(), r.mean(), r.rstd());
+        } catch (RuntimeException e) {
+            sum.close();
+            throw e;
+        }
+    }
 
     /**
      * Batch norm over [N, C, ...] in training mode: normalises with the batch statistics and updates

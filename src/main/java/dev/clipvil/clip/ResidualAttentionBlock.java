@@ -5,6 +5,7 @@ import dev.clipvil.nn.LayerNorm;
 import dev.clipvil.nn.Module;
 import dev.clipvil.nn.MultiheadAttention;
 import dev.clipvil.ops.Elementwise;
+import dev.clipvil.ops.Normalization;
 import dev.clipvil.tensor.Tensor;
 
 /**
@@ -28,8 +29,29 @@ public final class ResidualAttentionBlock extends Module {
 
     /** {@code mask}: null, or an additive [S, S] mask (CLIP's text tower passes the causal one). */
     public Tensor forward(Tensor x, Tensor mask) {
-        Tensor h = Elementwise.add(x, attn.forward(ln1.forward(x), mask));
-        return Elementwise.add(h, mlp.forward(ln2.forward(h)));
+        Tensor[] s = forwardStream(x, null, mask);
+        return Elementwise.add(s[0], s[1]);
+    }
+
+    /**
+     * The block on a residual stream whose last addition is still pending: the block's input is
+     * {@code x + pending} ({@code x} alone when pending is null). Returns {stream, delta}: the output is
+     * {@code stream + delta}, left unadded so that the next block can fuse that addition with its
+     * ln_1 ({@link LayerNorm#forwardAdd}). Both residual additions of a block then run fused with
+     * the layer norm that reads them; {@link Transformer} chains blocks this way.
+     */
+    Tensor[] forwardStream(Tensor x, Tensor pending, Tensor mask) {
+        Tensor stream, h;
+        if (pending == null) {
+            stream = x;
+            h = ln1.forward(x);
+        } else {
+            Normalization.AddNorm a = ln1.forwardAdd(x, pending);
+            stream = a.sum();
+            h = a.normed();
+        }
+        Normalization.AddNorm b = ln2.forwardAdd(stream, attn.forward(h, mask));
+        return new Tensor[]{b.sum(), mlp.forward(b.normed())};
     }
 
     public MultiheadAttention attn() { return attn; }

@@ -3,6 +3,7 @@ package dev.clipvil.clip;
 import dev.clipvil.nn.Init;
 import dev.clipvil.nn.Module;
 import dev.clipvil.nn.ModuleList;
+import dev.clipvil.ops.Elementwise;
 import dev.clipvil.tensor.Tensor;
 
 /** A stack of {@link ResidualAttentionBlock}s, "resblocks.{i}.*" as in OpenAI CLIP. */
@@ -20,11 +21,19 @@ public final class Transformer extends Module {
         for (int i = 0; i < layers; i++) blocks.add(new ResidualAttentionBlock(width, heads, activation, init));
     }
 
-    /** x [N, S, width]; mask null or additive [S, S]. */
+    /**
+     * x [N, S, width]; mask null or additive [S, S]. Each block's last residual addition is fused
+     * with the next block's ln_1 ({@link ResidualAttentionBlock#forwardStream}); the last one is a
+     * plain add.
+     */
     public Tensor forward(Tensor x, Tensor mask) {
-        Tensor h = x;
-        for (ResidualAttentionBlock b : blocks) h = b.forward(h, mask);
-        return h;
+        Tensor stream = x, pending = null;
+        for (ResidualAttentionBlock b : blocks) {
+            Tensor[] s = b.forwardStream(stream, pending, mask);
+            stream = s[0];
+            pending = s[1];
+        }
+        return pending == null ? stream : Elementwise.add(stream, pending);
     }
 
     /** Sets every block's MLP activation (see {@link Mlp#setActivation}). */

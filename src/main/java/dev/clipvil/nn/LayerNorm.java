@@ -23,6 +23,14 @@ public class LayerNorm extends Layer {
     @Override
     public Tensor forward(Tensor x) { return Normalization.layerNorm(x, param("weight"), param("bias"), eps); }
 
+    /**
+     * {@code x + residual} and this norm of it in one fused step ({@link Normalization#addLayerNorm}):
+     * the residual stream and its normalisation, as a transformer block needs them.
+     */
+    public Normalization.AddNorm forwardAdd(Tensor x, Tensor residual) {
+        return Normalization.addLayerNorm(x, residual, param("weight"), param("bias"), eps);
+    }
+
     public int dim() { return dim; }
 
     public double eps() { return eps; }

@@ -1,6 +1,7 @@
 package dev.clipvil.ops;
 
 import dev.clipvil.autograd.Autograd;
+import dev.clipvil.backend.AddNormResult;
 import dev.clipvil.backend.Backend;
 import dev.clipvil.backend.Backends;
 import dev.clipvil.backend.BinaryOp;
@@ -10,6 +11,7 @@ import dev.clipvil.backend.UnaryOp;
 import dev.clipvil.tensor.Tensor;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -50,15 +52,47 @@ public final class Normalization {
             r.rstd().close();
             return r.out();
         }
+        return recordLayerNorm(r.out(), x, weight, bias, r.mean(), r.rstd());
+    }
+
+    /** Records layer norm's backward for {@code out} = layerNorm(x) computed with statistics mean, rstd. */
+    private static Tensor recordLayerNorm(Tensor out, Tensor x, Tensor weight, Tensor bias, Tensor mean, Tensor rstd) {
         boolean hasW = weight != null, hasB = bias != null;
         int rank = x.dim();
-        return Autograd.record("layer_norm", r.out(), inputs, new Tensor[]{x, weight, r.mean(), r.rstd()}, (g, s) -> {
+        return Autograd.record("layer_norm", out, present(x, weight, bias), new Tensor[]{x, weight, mean, rstd}, (g, s) -> {
             Backend bg = Backends.of(g);
             Tensor[] gr = bg.layerNormBackward(g, s[0], s[1], s[2], s[3]);
             Tensor gb = gr[2];
             if (hasB && !hasW) gb = sumAllBut(bg, g, rank - 1);
             return inputGrads(gr[0], gr[1], gb, hasW, hasB);
         });
+    }
+
+    /** The residual stream {@code sum = x + residual} and its layer norm {@code normed}. */
+    public record AddNorm(Tensor sum, Tensor normed) {}
+
+    /**
+     * A transformer's residual step and the layer norm after it, {@code sum = x + residual} and
+     * {@code normed = layerNorm(sum, weight, bias, eps)}, through the backend's fused
+     * {@link Backend#addLayerNorm} (one pass over x and residual on CUDA). Gradients are those of
+     * {@link Elementwise#add} followed by {@link #layerNorm}: both results may feed the loss (a pre-LN
+     * block keeps the sum as its residual stream, a post-LN block uses only the norm). Operands of
+     * different shapes or dtypes (a broadcast residual) take the unfused pair.
+     */
+    public static AddNorm addLayerNorm(Tensor x, Tensor residual, Tensor weight, Tensor bias, double eps) {
+        if (!Arrays.equals(x.shape(), residual.shape()) || x.dtype() != residual.dtype()) {
+            Tensor sum = Elementwise.add(x, residual);
+            return new AddNorm(sum, layerNorm(sum, weight, bias, eps));
+        }
+        Backend be = Backends.of("add_layer_norm", x, residual, weight, bias);
+        AddNormResult r = be.addLayerNorm(x, residual, weight, bias, eps);
+        Tensor sum = Autograd.record("add", r.sum(), new Tensor[]{x, residual}, null, (g, s) -> new Tensor[]{g, g});
+        if (!Autograd.needsGrad(sum, weight, bias)) {
+            r.mean().close();
+            r.rstd().close();
+            return new AddNorm(sum, r.out());
+        }
+        return new AddNorm(sum, recordLayerNorm(r.out(), sum, weight, bias, r.mean(), r.rstd()));
     }
 
     /**

@@ -5,7 +5,6 @@ import dev.clipvil.nn.Init;
 import dev.clipvil.nn.LayerNorm;
 import dev.clipvil.nn.Linear;
 import dev.clipvil.nn.Module;
-import dev.clipvil.ops.Elementwise;
 import dev.clipvil.tensor.Tensor;
 
 /**
@@ -24,6 +23,6 @@ public final class BertResidualOutput extends Module {
     }
 
     public Tensor forward(Tensor h, Tensor residual) {
-        return norm.forward(Elementwise.add(dropout.forward(dense.forward(h)), residual));
+        return norm.forwardAdd(dropout.forward(dense.forward(h)), residual).normed();
     }
 }

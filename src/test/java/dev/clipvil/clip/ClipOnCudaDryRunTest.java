@@ -43,6 +43,23 @@ class ClipOnCudaDryRunTest {
         step(ClipConfig.vit(16, 32, 1, 32, 8, 8, 10, 16, 2, 1).withHeads(2, 2));
     }
 
+    /** Every residual addition but the last is fused with the layer norm that reads it. */
+    @Test
+    void transformerFusesResidualAddsWithLayerNorms() {
+        Device gpu = DryRunDevice.install();
+        try (MemoryScope s = MemoryScope.open()) {
+            Transformer t = new Transformer(16, 3, 2, new Init(3));
+            t.to(gpu);
+            Tensor x = Creation.to(Creation.randn(4, DType.F32, 2, 5, 16), gpu);
+            int fused = DryRunDevice.launches("clipvil_ln_fwd_residual_f32"), plain = DryRunDevice.launches("clipvil_ln_fwd_f32");
+            Tensor y = t.forward(x, null);
+            assertEquals(gpu, y.device());
+            assertEquals(5, DryRunDevice.launches("clipvil_ln_fwd_residual_f32") - fused, "2 x 3 layers - 1 fused add+norm");
+            assertEquals(1, DryRunDevice.launches("clipvil_ln_fwd_f32") - plain, "only the first block's ln_1 is unfused");
+            t.close();
+        }
+    }
+
     @Test
     void resnetTrainingStepStaysOnTheDevice() {
         step(ClipConfig.resnet(16, 64, new int[]{1, 1, 1, 1}, 8, 8, 10, 16, 2, 1).withHeads(2, 2));

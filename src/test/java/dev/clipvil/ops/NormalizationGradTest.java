@@ -1,8 +1,10 @@
 package dev.clipvil.ops;
 
 import dev.clipvil.autograd.GradMode;
+import dev.clipvil.backend.cpu.CpuBackend;
 import dev.clipvil.tensor.DType;
 import dev.clipvil.tensor.MemoryScope;
+import dev.clipvil.tensor.ShapeException;
 import dev.clipvil.tensor.Tensor;
 import dev.clipvil.testing.GradCheck;
 import org.junit.jupiter.api.Test;
@@ -11,6 +13,7 @@ import static dev.clipvil.testing.GradCheck.input;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class NormalizationGradTest {
     @Test
@@ -31,6 +34,38 @@ class NormalizationGradTest {
         Tensor wide = input(8, 4, 3);
         GradCheck.check("layer_norm(strided weight)", t -> Normalization.layerNorm(t[0], Views.select(t[1], 1, 2), t[2], 1e-3),
                 input(9, 2, 4), wide, input(10, 4));
+    }
+
+    /** Both results of the fused residual step feed the loss (scaled differently, so a swapped gradient shows). */
+    private static Tensor both(Normalization.AddNorm a) { return Elementwise.add(Elementwise.mul(a.sum(), 0.7), a.normed()); }
+
+    @Test
+    void addLayerNormGradients() {
+        Tensor x = input(31, 3, 4, 6), r = input(32, 3, 4, 6), w = input(33, 6), b = input(34, 6);
+        GradCheck.check("add_layer_norm(w, b)", t -> both(Normalization.addLayerNorm(t[0], t[1], t[2], t[3], 1e-5)), x, r, w, b);
+        GradCheck.check("add_layer_norm() normed only", t -> Normalization.addLayerNorm(t[0], t[1], null, null, 1e-5).normed(), x, r);
+        GradCheck.check("add_layer_norm(transposed x)", t -> both(Normalization.addLayerNorm(Views.transpose(t[0], 0, 1), t[1], t[2], null, 1e-5)),
+                input(35, 4, 3, 6), r, w);
+        // a broadcast residual takes the unfused pair, with the same gradients
+        GradCheck.check("add_layer_norm(broadcast residual)", t -> both(Normalization.addLayerNorm(t[0], t[1], t[2], t[3], 1e-5)), x, input(36, 6), w, b);
+    }
+
+    @Test
+    void addLayerNormEqualsAddThenLayerNorm() {
+        try (MemoryScope s = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
+            for (DType dt : new DType[]{DType.F32, DType.F64}) {
+                Tensor x = Creation.randn(41, dt, 5, 7, 33), r = Creation.randn(42, dt, 5, 7, 33);
+                Tensor w = Creation.randn(43, dt, 33), b = Creation.randn(44, dt, 33);
+                Normalization.AddNorm a = Normalization.addLayerNorm(x, r, w, b, 1e-5);
+                Tensor sum = Elementwise.add(x, r);
+                assertArrayEquals(sum.toDoubleArray(), a.sum().toDoubleArray(), 0.0, dt + " sum");
+                assertArrayEquals(Normalization.layerNorm(sum, w, b, 1e-5).toDoubleArray(), a.normed().toDoubleArray(), 0.0, dt + " normed");
+            }
+            Tensor x = Creation.randn(45, DType.F32, 2, 3), other = Creation.randn(46, DType.F64, 2, 3);
+            ShapeException e = assertThrows(ShapeException.class,
+                    () -> CpuBackend.get().addLayerNorm(x, other, null, null, 1e-5));
+            assertTrue(e.getMessage().contains("add_layer_norm") && e.getMessage().contains("F64"), e.getMessage());
+        }
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.clipvil.backend.cuda;
 
+import dev.clipvil.backend.AddNormResult;
 import dev.clipvil.backend.AttentionResult;
 import dev.clipvil.backend.Backend;
 import dev.clipvil.backend.Backends;
@@ -95,6 +96,7 @@ public final class CudaBackend implements Backend {
     // normalisation
     @Override public NormResult layerNorm(Tensor x, Tensor w, Tensor b, double eps) { return CudaLayerNorm.forward(ctx, x, w, b, eps); }
     @Override public Tensor[] layerNormBackward(Tensor gy, Tensor x, Tensor w, Tensor mean, Tensor rstd) { return CudaLayerNorm.backward(ctx, gy, x, w, mean, rstd); }
+    @Override public AddNormResult addLayerNorm(Tensor x, Tensor r, Tensor w, Tensor b, double eps) { return CudaLayerNorm.forwardResidual(ctx, x, r, w, b, eps); }
     @Override public NormResult batchNormTrain(Tensor x, Tensor w, Tensor b, Tensor rm, Tensor rv, double momentum, double eps) { return CudaBatchNorm.train(ctx, x, w, b, rm, rv, momentum, eps); }
     @Override public Tensor batchNormEval(Tensor x, Tensor w, Tensor b, Tensor rm, Tensor rv, double eps) { return CudaBatchNorm.eval(ctx, x, w, b, rm, rv, eps); }
     @Override public Tensor[] batchNormBackward(Tensor gy, Tensor x, Tensor w, Tensor mean, Tensor rstd, boolean training) { return CudaBatchNorm.backward(ctx, gy, x, w, mean, rstd, training); }

@@ -1,9 +1,10 @@
 package dev.clipvil.backend.cuda;
 
+import dev.clipvil.backend.AddNormResult;
+import dev.clipvil.backend.BinaryOp;
 import dev.clipvil.backend.NormResult;
 import dev.clipvil.backend.cpu.CpuBackend;
 import dev.clipvil.tensor.DType;
-import dev.clipvil.tensor.DTypeException;
 import dev.clipvil.tensor.ShapeException;
 import dev.clipvil.tensor.Shapes;
 import dev.clipvil.tensor.Tensor;
@@ -82,14 +83,18 @@ final class CudaLayerNorm {
     }
 
     /**
-     * The pre-norm residual step in one pass: {@code sum = x + r} (in x's dtype) and
-     * {@code y = layerNorm(sum)}. Returns {y, sum, mean, rstd}.
+     * {@code Backend.addLayerNorm}: the residual step in one pass, {@code sum = x + r} (in x's dtype)
+     * and {@code y = layerNorm(sum)}. F16 data runs the unfused pair (host fallback for the norm).
      */
-    static Tensor[] forwardResidual(CudaContext ctx, Tensor x, Tensor r, Tensor weight, Tensor bias, double eps) {
-        String op = "layer_norm_residual";
-        if (!supported(x)) throw new DTypeException(op + ": cuda takes F32 or BF16 data, got " + x.describe());
-        if (!Arrays.equals(x.shape(), r.shape())) {
-            throw new ShapeException(op + ": x " + Shapes.str(x.shape()) + " and residual " + Shapes.str(r.shape()) + " differ in shape");
+    static AddNormResult forwardResidual(CudaContext ctx, Tensor x, Tensor r, Tensor weight, Tensor bias, double eps) {
+        String op = "add_layer_norm";
+        if (!Arrays.equals(x.shape(), r.shape()) || x.dtype() != r.dtype()) {
+            throw new ShapeException(op + ": x " + x.describe() + " and residual " + r.describe() + " must have the same shape and dtype");
+        }
+        if (!supported(x)) {
+            Tensor s = CudaElementwise.binary(ctx, BinaryOp.ADD, x, r);
+            NormResult n = fallbackForward(ctx, s, weight, bias, eps);
+            return new AddNormResult(s, n.out(), n.mean(), n.rstd());
         }
         int c = cols(op, x);
         checkParam(op, weight, "weight", c, x);
@@ -112,7 +117,7 @@ final class CudaLayerNorm {
             KernelLaunch.launch(ctx, FWD_RES[slot(x)], KernelSupport.ceilDiv(rows, ROWS_PER_CTA),
                     32 * ROWS_PER_CTA, 0, a);
             ok = true;
-            return new Tensor[]{out, sum, mean, rstd};
+            return new AddNormResult(sum, out, mean, rstd);
         } finally {
             KernelSupport.close(xd, rd, wd, bd);
             if (!ok) KernelSupport.close(out, sum, mean, rstd);

@@ -1,5 +1,7 @@
 package dev.clipvil.backend.cuda;
 
+import dev.clipvil.backend.AddNormResult;
+import dev.clipvil.backend.BinaryOp;
 import dev.clipvil.backend.NormResult;
 import dev.clipvil.backend.cpu.CpuBackend;
 import dev.clipvil.tensor.DType;
@@ -86,17 +88,17 @@ class CudaLayerNormTest {
 
             // fused residual: sum = x + r, y = LN(sum)
             Tensor r = random(dt, seed + 5, -1, 1, c.rows, c.c);
-            Tensor sum64 = CpuBackend.get().binary(dev.clipvil.backend.BinaryOp.ADD, x64, f64(r));
+            Tensor sum64 = CpuBackend.get().binary(BinaryOp.ADD, x64, f64(r));
             if (dt == DType.BF16) { // the kernel rounds the stored sum to BF16 before the statistics
                 Tensor s16 = CpuBackend.get().cast(sum64, DType.BF16);
                 sum64 = CpuBackend.get().cast(s16, DType.F64);
             }
             NormResult refR = CpuBackend.get().layerNorm(sum64, w64, b64, eps);
-            Tensor[] res = CudaLayerNorm.forwardResidual(ctx, dx, up(ctx, r, dt), dw, db, eps);
-            assertClose(what + " residual out", res[0], refR.out(), tol);
-            assertClose(what + " residual sum", res[1], sum64, tol);
-            assertClose(what + " residual mean", res[2], refR.mean(), tol);
-            assertClose(what + " residual rstd", res[3], refR.rstd(), tol);
+            AddNormResult res = CudaLayerNorm.forwardResidual(ctx, dx, up(ctx, r, dt), dw, db, eps);
+            assertClose(what + " residual out", res.out(), refR.out(), tol);
+            assertClose(what + " residual sum", res.sum(), sum64, tol);
+            assertClose(what + " residual mean", res.mean(), refR.mean(), tol);
+            assertClose(what + " residual rstd", res.rstd(), refR.rstd(), tol);
         }
     }
 

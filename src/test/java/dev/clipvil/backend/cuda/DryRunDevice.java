@@ -23,6 +23,13 @@ public final class DryRunDevice {
         return ctx.device();
     }
 
+    /** Launches of kernel {@code name} (e.g. "clipvil_ln_fwd_f32") the dry-run contexts have checked so far. */
+    public static int launches(String name) {
+        int n = 0;
+        for (var e : DryRun.launches().entrySet()) if (e.getKey().endsWith("/" + name)) n += e.getValue();
+        return n;
+    }
+
     /** GEMMs the dry-run contexts have issued so far with {@code dtype} operands. */
     public static long gemms(dev.clipvil.tensor.DType dtype) { return DryRun.gemms(dtype); }
 }

@@ -1,5 +1,6 @@
 package dev.clipvil.backend.cuda;
 
+import dev.clipvil.backend.AddNormResult;
 import dev.clipvil.backend.AttentionResult;
 import dev.clipvil.backend.Conv2dParams;
 import dev.clipvil.backend.NormResult;
@@ -86,9 +87,10 @@ class FusedKernelsDryRunTest {
                     shape("ln gx", g[0], dt, 6, 40);
                     shape("ln gw", g[1], pt, 40);
                     shape("ln gb", g[2], pt, 40);
-                    Tensor[] res = CudaLayerNorm.forwardResidual(ctx, x, r, w, b, 1e-5);
-                    shape("ln residual out", res[0], dt, 6, 40);
-                    shape("ln residual sum", res[1], dt, 6, 40);
+                    AddNormResult res = CudaLayerNorm.forwardResidual(ctx, x, r, w, b, 1e-5);
+                    shape("ln residual out", res.out(), dt, 6, 40);
+                    shape("ln residual sum", res.sum(), dt, 6, 40);
+                    shape("ln residual rstd", res.rstd(), DType.F32, 6);
                 }
                 NormResult n = CudaLayerNorm.forward(ctx, x, null, null, 1e-5);
                 Tensor[] g = CudaLayerNorm.backward(ctx, gy, x, null, n.mean(), n.rstd());
