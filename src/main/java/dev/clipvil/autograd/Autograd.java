@@ -45,6 +45,9 @@ public final class Autograd {
     /** True when {@code t} is part of a graph: backward can reach a leaf from it. */
     public static boolean isRecorded(Tensor t) { return needsGrad(t); }
 
+    /** True when {@code t} was produced by a recorded op that backward has not run through yet. */
+    public static boolean hasLiveGraph(Tensor t) { return t.gradFn() instanceof Node n && !n.isReleased(); }
+
     /** Backward from a one-element tensor (seed 1). */
     public static void backward(Tensor root) {
         if (root.numel() != 1) {

@@ -3,8 +3,13 @@ package dev.clipvil.ops;
 import dev.clipvil.autograd.Autograd;
 import dev.clipvil.tensor.DType;
 import dev.clipvil.tensor.Device;
+import dev.clipvil.tensor.MemoryScope;
 import dev.clipvil.tensor.Tensor;
 
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -19,27 +24,71 @@ import java.util.function.Function;
  * there the policy is emulated: operands are rounded to BF16 and back (their products are exactly
  * those of BF16 operands, summed in F32) and the F32 result is rounded through BF16 as the GPU's BF16
  * output would be. That is for checking numerics; it is slower than plain F32.
+ * <p>
+ * Weight-cast cache (PyTorch's autocast cache): while a BF16 region is open on this thread, the
+ * lowered copy of a parameter (a leaf tensor that requires grad) is made once and reused by every op
+ * that reads it, e.g. an evaluation loop inside one region casts each weight once instead of once per
+ * batch. A copy made with grad off is owned by the cache and freed when the outermost BF16 guard
+ * closes; one made with grad on is part of the graph and owned by the memory scope it was made in (the
+ * cache drops it once that scope frees it or backward has run through it). An optimizer step clears
+ * the cache ({@link #clearCache}); other in-place writes to a parameter inside an open BF16 region
+ * are not seen by it, as in PyTorch.
  */
 public final class Autocast {
-    private static final ThreadLocal<boolean[]> BF16 = ThreadLocal.withInitial(() -> new boolean[]{false});
+    /** This thread's policy, how many BF16 guards are open, and the weight-cast cache they share. */
+    private static final class State {
+        boolean bf16;
+        int bf16Guards;
+        /** parameter -> its lowered copy; {@link #owned} are the copies the cache must free. */
+        final Map<Tensor, Tensor> casts = new IdentityHashMap<>();
+        /** the values of {@link #casts}, and those of them the cache must free */
+        final Set<Tensor> copies = identitySet(), owned = identitySet();
+    }
+
+    private static final ThreadLocal<State> STATE = ThreadLocal.withInitial(State::new);
 
     private Autocast() {}
 
     /** True when this thread's autocast policy is BF16. */
-    public static boolean isBf16() { return BF16.get()[0]; }
+    public static boolean isBf16() { return STATE.get().bf16; }
 
-    /** BF16 autocast until the returned guard is closed (then the previous policy is back). */
-    public static Guard bf16() { return set(true); }
+    /**
+     * BF16 autocast until the returned guard is closed (then the previous policy is back). When the
+     * outermost BF16 guard of the thread closes, the weight-cast cache is cleared.
+     */
+    public static Guard bf16() {
+        State st = STATE.get();
+        boolean prev = st.bf16;
+        st.bf16 = true;
+        st.bf16Guards++;
+        return () -> {
+            st.bf16 = prev;
+            if (--st.bf16Guards == 0) clear(st);
+        };
+    }
 
     /** Plain F32 (autocast off) until the returned guard is closed. */
-    public static Guard f32() { return set(false); }
-
-    private static Guard set(boolean on) {
-        boolean[] cell = BF16.get();
-        boolean prev = cell[0];
-        cell[0] = on;
-        return () -> cell[0] = prev;
+    public static Guard f32() {
+        State st = STATE.get();
+        boolean prev = st.bf16;
+        st.bf16 = false;
+        return () -> st.bf16 = prev;
     }
+
+    /** Forgets this thread's cached weight casts (frees those the cache owns): parameters changed in place. */
+    public static void clearCache() { clear(STATE.get()); }
+
+    /** Parameters with a cached lowered copy on this thread now (for tests and diagnostics). */
+    public static int cachedCasts() { return STATE.get().casts.size(); }
+
+    private static void clear(State st) {
+        for (Tensor t : st.owned) t.close();
+        st.owned.clear();
+        st.copies.clear();
+        st.casts.clear();
+    }
+
+    private static Set<Tensor> identitySet() { return Collections.newSetFromMap(new IdentityHashMap<>()); }
 
     /** Restores the previous policy on close. */
     public interface Guard extends AutoCloseable {
@@ -65,17 +114,51 @@ public final class Autocast {
             r = op.apply(low);
         } finally {
             // a recorded op saves its lowered operands (even constant ones) for backward; otherwise they are garbage now
-            if (r == null || !Autograd.isRecorded(r)) for (int i = 0; i < inputs.length; i++) dropIfUnrecorded(low[i], inputs[i]);
+            if (r == null || !Autograd.isRecorded(r)) {
+                for (int i = 0; i < inputs.length; i++) if (!cached(low[i])) dropIfUnrecorded(low[i], inputs[i]);
+            }
         }
         return output(r);
     }
 
-    /** An F32 operand lowered to BF16 (CUDA) or rounded through BF16 (CPU emulation); others unchanged. */
+    /**
+     * An F32 operand lowered to BF16 (CUDA) or rounded through BF16 (CPU emulation); others unchanged.
+     * A parameter's lowered copy comes from (and goes into) the weight-cast cache while a BF16 region is open.
+     */
     static Tensor input(Tensor t) {
         if (t == null || t.dtype() != DType.F32) return t;
+        State st = STATE.get();
+        boolean cacheable = st.bf16Guards > 0 && t.requiresGrad() && t.gradFn() == null;
+        if (cacheable) {
+            Tensor c = st.casts.get(t);
+            if (c != null && usable(c, t)) return c;
+            if (c != null) {
+                st.copies.remove(c);
+                if (st.owned.remove(c)) c.close();
+            }
+        }
         Tensor h = Elementwise.cast(t, DType.BF16);
-        return computesBf16(t.device()) ? h : widen(h);
+        Tensor low = computesBf16(t.device()) ? h : widen(h);
+        if (cacheable) {
+            st.casts.put(t, low);
+            st.copies.add(low);
+            if (!Autograd.isRecorded(low)) st.owned.add(MemoryScope.detach(low));
+        }
+        return low;
     }
+
+    /**
+     * A cached copy serves while it is alive and, when the parameter needs a gradient now, still part
+     * of a graph that backward has not run through (else the gradient could not reach the parameter).
+     */
+    private static boolean usable(Tensor c, Tensor param) {
+        if (c.isClosed()) return false;
+        if (!Autograd.needsGrad(param)) return true;
+        return Autograd.hasLiveGraph(c);
+    }
+
+    /** True when {@code t} is a copy held by this thread's weight-cast cache (not a temporary to free). */
+    private static boolean cached(Tensor t) { return t != null && STATE.get().copies.contains(t); }
 
     /** A lowered op's result as F32: a BF16 result cast up, an emulated F32 result rounded through BF16. */
     static Tensor output(Tensor r) {

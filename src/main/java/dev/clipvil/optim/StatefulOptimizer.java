@@ -1,6 +1,7 @@
 package dev.clipvil.optim;
 
 import dev.clipvil.backend.Backends;
+import dev.clipvil.ops.Autocast;
 import dev.clipvil.tensor.Device;
 import dev.clipvil.tensor.MemoryScope;
 import dev.clipvil.tensor.Shapes;
@@ -53,6 +54,7 @@ abstract class StatefulOptimizer implements Optimizer {
 
     @Override
     public void step() {
+        Autocast.clearCache(); // the parameters change: lowered copies cached by a still-open BF16 region are stale
         for (ParamGroup g : groups) {
             for (var e : g.params().entrySet()) {
                 Tensor p = e.getValue(), grad = p.grad();
