@@ -40,20 +40,6 @@ class ClipResNetFixtureTest {
         assertTrue(err <= tol, what + ": max|a-b|/max|b| = " + err + " > " + tol);
     }
 
-    /**
-     * The largest reference gradient of the tensor {@code k}, except for the attention pool's key bias:
-     * adding a constant to every key's score leaves the softmax unchanged, so its gradient is exactly
-     * zero and both sides hold rounding noise (~1e-10). It is judged as the part of the q/k/v input
-     * bias it is (the reference concatenates the three into one in_proj_bias): against the largest
-     * gradient of the q, k and v biases together.
-     */
-    private static double gradScale(String k, Map<String, Tensor> exp) {
-        if (!k.equals("visual.attnpool.k_proj.bias")) return ClipFixtures.maxAbs(exp.get("grad." + k));
-        double m = 0;
-        for (String p : new String[]{"q_proj", "k_proj", "v_proj"}) m = Math.max(m, ClipFixtures.maxAbs(exp.get("grad." + k.replace("k_proj", p))));
-        return m;
-    }
-
     /** The tower alone, built from the constructor arguments in config.json (heads = width * 32 / 64, as CLIP). */
     @Test
     void visualTowerMatchesTheReference() throws IOException {
@@ -112,7 +98,7 @@ class ClipResNetFixtureTest {
             for (var e : clip.namedParameters().entrySet()) {
                 Tensor g = e.getValue().grad();
                 assertNotNull(g, "no gradient for " + e.getKey());
-                double err = ClipFixtures.relErr("grad." + e.getKey(), g, exp.get("grad." + e.getKey()), gradScale(e.getKey(), exp));
+                double err = ClipFixtures.relErr("grad." + e.getKey(), g, exp.get("grad." + e.getKey()), ClipFixtures.gradScale(e.getKey(), exp));
                 if (err >= worstGrad) {
                     worstGrad = err;
                     worstName = e.getKey();
@@ -122,7 +108,7 @@ class ClipResNetFixtureTest {
             worst.put("grad.* (worst: " + worstName + ")", worstGrad);
             Tensor kb = clip.namedParameters().get("visual.attnpool.k_proj.bias");
             System.out.printf("%s: attnpool.k_proj.bias gradient (zero in exact arithmetic): max |ours| %.2e, max |reference| %.2e, max |q/k/v bias grads| %.2e%n",
-                    FIXTURE, ClipFixtures.maxAbs(kb.grad()), ClipFixtures.maxAbs(exp.get("grad.visual.attnpool.k_proj.bias")), gradScale("visual.attnpool.k_proj.bias", exp));
+                    FIXTURE, ClipFixtures.maxAbs(kb.grad()), ClipFixtures.maxAbs(exp.get("grad.visual.attnpool.k_proj.bias")), ClipFixtures.gradScale("visual.attnpool.k_proj.bias", exp));
             clip.zeroGrad();
         } finally {
             exp.values().forEach(Tensor::close);
