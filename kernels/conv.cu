@@ -2,7 +2,7 @@
 // straight from the tensors), forward and both gradients, plus NCHW <-> NHWC layout transforms.
 //
 //   F32, NCHW (the Backend's layout, backend/Conv2dParams.java): SIMT FMA GEMM tiles, exact F32.
-//   BF16, NHWC, forward: tensor cores (mma.sync m16n8k16, F32 accumulation), weight [K, R, S, C/G].
+//   BF16, NHWC, forward and both gradients: tensor cores (mma.sync m16n8k16, F32 accumulation).
 //
 // Geometry (PyTorch semantics): x [N, C, H, W], w [K, C/G, R, S], out [N, K, P, Q] with
 //   P = (H + 2 ph - dh (R - 1) - 1) / sh + 1, Q likewise; G groups: group gi uses input channels
@@ -30,9 +30,23 @@
 //        x [N, H, W, C], w [K, R, S, Cg], out [N, P, Q, K], bias F32 or null.
 //        GEMM M = N*P*Q, N' = Kg, K' = R*S*Cg. block 128, grid (ceil(N*P*Q/64), ceil(Kg/64), G).
 //        16-byte operand loads when Cg % 8 == 0 (every layer of a ResNet but the stem).
+//   clipvil_conv2d_bwd_input_nhwc_bf16(const bf16* gy, const bf16* w, bf16* gx, GEOM)
+//        gy [N, P, Q, K], w per group [G][Cg][R][S][Kg] (the KCRS weight with each group's [Kg] x
+//        [Cg R S] block transposed), gx [N, H, W, C] fully written. Pixels split into sh x sw phase
+//        classes, each reducing over the taps that land on an output position only:
+//        GEMM per class M = N ceil(H/sh) ceil(W/sw) (at most), N' = Cg, K' = (valid taps) * Kg.
+//        block 128, grid (ceil(N*ceil(H/sh)*ceil(W/sw)/64), ceil(Cg/64), G*sh*sw).
+//        16-byte loads when Kg % 8 == 0.
+//   clipvil_conv2d_bwd_weight_nhwc_bf16(const bf16* gy, const bf16* x, float* gw, int splits, GEOM)
+//        gy [N, P, Q, K], x [N, H, W, C], gw F32 [K, Cg, R, S] (the Backend's layout; cast by the caller).
+//        GEMM M = Kg, N' = R*S*Cg, K' = N*P*Q split into `splits` slices: splits == 1 stores;
+//        splits > 1 atomically adds, so the caller zeroes gw first.
+//        block 128, grid (ceil(Kg/64), ceil(R*S*Cg/64), G * splits). 16-byte loads of gy when
+//        Kg % 8 == 0 and of x when Cg % 8 == 0.
 //   clipvil_transpose_batched_{f32,bf16}(const T* src, T* dst, int batch, int rows, int cols)
 //        dst[b][c][r] = src[b][r][c]. NCHW -> NHWC: (batch N, rows C, cols H*W);
-//        NHWC -> NCHW: (batch N, rows H*W, cols C); weight KCRS -> KRSC: (K, Cg, R*S).
+//        NHWC -> NCHW: (batch N, rows H*W, cols C); weight KCRS -> KRSC: (K, Cg, R*S);
+//        weight KCRS -> per-group [Cg][R][S][Kg] (input gradient): (G, Kg, Cg*R*S).
 //        block (32, 8), grid (ceil(cols/32), ceil(rows/32), batch).
 // ---------------------------------------------------------------------------------------------
 
@@ -251,6 +265,7 @@ extern "C" __global__ void clipvil_conv2d_bwd_weight_nchw_f32(const float* gy, c
 #define CT_BN 64
 #define CT_BK 32
 #define CT_LD (CT_BK + 8)  // 40 halves = 20 words: rows g = 0..7 land in distinct bank groups
+#define CT_LDT (CT_BM + 8) // MN-major rows (weight gradient): 72 halves = 36 words
 
 __device__ __forceinline__ void mma_bf16_16816(float* c, const unsigned* a, unsigned b0, unsigned b1) {
 #ifdef CLIPVIL_HOST_EMULATION  // kernels/host-emulation: the same fragment layout, emulated on the CPU
@@ -261,6 +276,71 @@ __device__ __forceinline__ void mma_bf16_16816(float* c, const unsigned* a, unsi
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 #endif
+}
+
+__device__ __forceinline__ void ct_zero(float (&acc)[2][4][4]) {
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.f;
+}
+
+/** One CT_BK slice of a warp's 32 x 32 sub-tile from K-major tiles sA[m][k], sB[n][k]: every
+ *  fragment register is one 32-bit shared load (two consecutive k). */
+__device__ __forceinline__ void ct_warp_mma_kmajor(const bf16_t (*sA)[CT_LD], const bf16_t (*sB)[CT_LD], float (&acc)[2][4][4],
+                                                   int wm, int wn, int g, int t) {
+#pragma unroll
+    for (int ks = 0; ks < CT_BK / 16; ks++) {
+        unsigned a[2][4];
+#pragma unroll
+        for (int mt = 0; mt < 2; mt++) {
+            const int r0 = wm * 32 + mt * 16 + g, kb = ks * 16 + 2 * t;
+            a[mt][0] = *(const unsigned*)&sA[r0][kb];
+            a[mt][1] = *(const unsigned*)&sA[r0 + 8][kb];
+            a[mt][2] = *(const unsigned*)&sA[r0][kb + 8];
+            a[mt][3] = *(const unsigned*)&sA[r0 + 8][kb + 8];
+        }
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) {
+            const int cb = wn * 32 + nt * 8 + g, kb = ks * 16 + 2 * t;
+            const unsigned b0 = *(const unsigned*)&sB[cb][kb];
+            const unsigned b1 = *(const unsigned*)&sB[cb][kb + 8];
+#pragma unroll
+            for (int mt = 0; mt < 2; mt++) mma_bf16_16816(acc[mt][nt], a[mt], b0, b1);
+        }
+    }
+}
+
+/** Two bf16 words as one fragment register: `lo` (the lower k) in bits 0..15, as a 32-bit load of
+ *  two consecutive k from a K-major row gives on a little-endian GPU. */
+__device__ __forceinline__ unsigned ct_pack(bf16_t lo, bf16_t hi) { return (unsigned)lo | ((unsigned)hi << 16); }
+
+/** The same slice from MN-major tiles sA[k][m], sB[k][n] (row length CT_LDT): a fragment register's
+ *  two k are two rows apart, so each is two 16-bit shared loads packed (rows 36 words apart: the
+ *  8 g x 4 t lanes of one load hit 16 distinct banks, pairs of g sharing a word). */
+__device__ __forceinline__ void ct_warp_mma_mnmajor(const bf16_t (*sA)[CT_LDT], const bf16_t (*sB)[CT_LDT], float (&acc)[2][4][4],
+                                                    int wm, int wn, int g, int t) {
+#pragma unroll
+    for (int ks = 0; ks < CT_BK / 16; ks++) {
+        const int kb = ks * 16 + 2 * t;
+        unsigned a[2][4];
+#pragma unroll
+        for (int mt = 0; mt < 2; mt++) {
+            const int r0 = wm * 32 + mt * 16 + g;
+            a[mt][0] = ct_pack(sA[kb][r0], sA[kb + 1][r0]);
+            a[mt][1] = ct_pack(sA[kb][r0 + 8], sA[kb + 1][r0 + 8]);
+            a[mt][2] = ct_pack(sA[kb + 8][r0], sA[kb + 9][r0]);
+            a[mt][3] = ct_pack(sA[kb + 8][r0 + 8], sA[kb + 9][r0 + 8]);
+        }
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) {
+            const int cb = wn * 32 + nt * 8 + g;
+            const unsigned b0 = ct_pack(sB[kb][cb], sB[kb + 1][cb]);
+            const unsigned b1 = ct_pack(sB[kb + 8][cb], sB[kb + 9][cb]);
+#pragma unroll
+            for (int mt = 0; mt < 2; mt++) mma_bf16_16816(acc[mt][nt], a[mt], b0, b1);
+        }
+    }
 }
 
 extern "C" __global__ void clipvil_conv2d_fwd_nhwc_bf16(const bf16_t* x, const bf16_t* w, const float* bias, bf16_t* out,
@@ -278,10 +358,7 @@ extern "C" __global__ void clipvil_conv2d_fwd_nhwc_bf16(const bf16_t* x, const b
     const bool vecB = (Kdim % 8) == 0 && aligned16(w);
 
     float acc[2][4][4];
-#pragma unroll
-    for (int i = 0; i < 2; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j++) acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.f;
+    ct_zero(acc);
 
     for (int k0 = 0; k0 < Kdim; k0 += CT_BK) {
         __syncthreads();
@@ -332,26 +409,7 @@ extern "C" __global__ void clipvil_conv2d_fwd_nhwc_bf16(const bf16_t* x, const b
         }
         __syncthreads();
 
-#pragma unroll
-        for (int ks = 0; ks < CT_BK / 16; ks++) {
-            unsigned a[2][4];
-#pragma unroll
-            for (int mt = 0; mt < 2; mt++) {
-                const int r0 = wm * 32 + mt * 16 + g, kb = ks * 16 + 2 * t;
-                a[mt][0] = *(const unsigned*)&sA[r0][kb];
-                a[mt][1] = *(const unsigned*)&sA[r0 + 8][kb];
-                a[mt][2] = *(const unsigned*)&sA[r0][kb + 8];
-                a[mt][3] = *(const unsigned*)&sA[r0 + 8][kb + 8];
-            }
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++) {
-                const int cb = wn * 32 + nt * 8 + g, kb = ks * 16 + 2 * t;
-                const unsigned b0 = *(const unsigned*)&sB[cb][kb];
-                const unsigned b1 = *(const unsigned*)&sB[cb][kb + 8];
-#pragma unroll
-                for (int mt = 0; mt < 2; mt++) mma_bf16_16816(acc[mt][nt], a[mt], b0, b1);
-            }
-        }
+        ct_warp_mma_kmajor(sA, sB, acc, wm, wn, g, t);
     }
 
     // ---- epilogue: acc[mt][nt][e] = (pixel row g (+8 for e >= 2), channel 2t + (e & 1))
@@ -367,6 +425,201 @@ extern "C" __global__ void clipvil_conv2d_fwd_nhwc_bf16(const bf16_t* x, const b
                     const int kout = gi * Kg + n;
                     const float v = acc[mt][nt][e] + (bias != nullptr ? bias[kout] : 0.f);
                     out[(i64)m * K + kout] = f32_to_bf16(v);
+                }
+            }
+}
+
+// =============================================================================================
+// BF16 NHWC input gradient on tensor cores: gx[n, h, w, gi Cg + c] = sum over the taps (r, s) of
+// pixel (h, w) that land on an output position (p, q) and ko of gy[n, p, q, gi Kg + ko] w[gi Kg + ko, c, r, s].
+// Tap (r, s) of pixel (h, w) lands on an output position iff h + ph - r dh = p sh (and likewise for
+// w) with 0 <= p < P. Whether the division is exact depends only on h mod sh, so the pixels are split
+// into sh x sw phase classes (h = a + hc sh, w = b + wc sw) and each class's CTAs reduce over its own
+// valid taps only: r = r0 + i stepR with stepR = sh / gcd(dh, sh) and r0 the first solution of
+// r dh = a + ph (mod sh) (none: the class's gradient is zero). A stride-2 layer does a quarter of the
+// work a zero-padded gather would; stride 1 is one class with every tap.
+// GEMM per (group, class): M = N Hc Wc pixels, N' = Cg, K' = Rv Sv Kg with k = (rv, sv, ko), ko fastest.
+// Operands K-major as in the forward: sA[pixel][k] from NHWC gy (ko contiguous), sB[c][k] from the
+// weight rearranged per group to [G][Cg][R][S][Kg] (ko contiguous).
+// =============================================================================================
+
+/** The taps of one kernel dimension that a phase class lands on: t = first + i step, i < count. */
+struct TapSet {
+    int first, step, count;
+};
+
+__device__ __forceinline__ TapSet conv_taps(int phase, int pad, int extent, int stride, int dil) {
+    int a = dil, b = stride;  // gcd(dil, stride)
+    while (b != 0) { const int r = a % b; a = b; b = r; }
+    const int step = stride / a;
+    for (int t = 0; t < extent && t < stride; t++) {
+        int v = (phase + pad - t * dil) % stride;
+        if (v < 0) v += stride;
+        if (v == 0) return TapSet{t, step, (extent - 1 - t) / step + 1};
+    }
+    return TapSet{0, step, 0};
+}
+
+extern "C" __global__ void clipvil_conv2d_bwd_input_nhwc_bf16(const bf16_t* gy, const bf16_t* w, bf16_t* gx,
+    int N, int C, int H, int W, int K, int R, int S, int P, int Q, int sh, int sw, int ph, int pw, int dh,
+    int dw, int G) {
+    __shared__ __align__(16) bf16_t sA[CT_BM][CT_LD];
+    __shared__ __align__(16) bf16_t sB[CT_BN][CT_LD];
+    const int Cg = C / G, Kg = K / G, phases = sh * sw;
+    const int gi = blockIdx.z / phases, phase = blockIdx.z - gi * phases;
+    const int a0 = phase / sw, b0 = phase - a0 * sw;                    // class: h = a0 + hc sh, w = b0 + wc sw
+    const int Hc = (H - a0 + sh - 1) / sh, Wc = (W - b0 + sw - 1) / sw, HWc = Hc * Wc;
+    const int M = N * HWc;
+    const int m0 = blockIdx.x * CT_BM, n0 = blockIdx.y * CT_BN;
+    if (m0 >= M) return;                                               // grid.x is sized for class (0, 0), the largest
+    const TapSet tr = conv_taps(a0, ph, R, sh, dh), ts = conv_taps(b0, pw, S, sw, dw);
+    const int Kdim = tr.count * ts.count * Kg;
+    const int RS = R * S;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, t = lane & 3;
+    const int wm = warp >> 1, wn = warp & 1;
+    const bool vecA = (Kg % 8) == 0 && (K % 8) == 0 && aligned16(gy);
+    const bool vecB = (Kg % 8) == 0 && aligned16(w);
+
+    float acc[2][4][4];
+    ct_zero(acc);
+
+    for (int k0 = 0; k0 < Kdim; k0 += CT_BK) {
+        __syncthreads();
+        // ---- A tile: sA[row][kc] = gy[n, p, q, gi Kg + ko] for class pixel m0 + row, k = k0 + kc
+        for (int e = tid; e < CT_BM * (vecA ? CT_BK / 8 : CT_BK); e += blockDim.x) {
+            const int per = vecA ? CT_BK / 8 : CT_BK;
+            const int row = e / per, kc = (e - row * per) * (vecA ? 8 : 1);
+            const int m = m0 + row, kk = k0 + kc;
+            i64 src = -1;
+            if (m < M && kk < Kdim) {  // vecA: Kg % 8 == 0, so these 8 k share the tap, channels ko..ko+7
+                const int n = m / HWc, hw = m - n * HWc, hc = hw / Wc, wc = hw - hc * Wc;
+                const int rsv = kk / Kg, ko = kk - rsv * Kg, rv = rsv / ts.count, sv = rsv - rv * ts.count;
+                const int th = a0 + hc * sh + ph - (tr.first + rv * tr.step) * dh;  // = p sh exactly
+                const int tw = b0 + wc * sw + pw - (ts.first + sv * ts.step) * dw;
+                if (th >= 0 && tw >= 0) {
+                    const int p = th / sh, q = tw / sw;
+                    if (p < P && q < Q) src = (((i64)n * P + p) * Q + q) * K + gi * Kg + ko;
+                }
+            }
+            if (vecA) *(uint4*)&sA[row][kc] = src >= 0 ? *(const uint4*)&gy[src] : make_uint4(0u, 0u, 0u, 0u);
+            else sA[row][kc] = src >= 0 ? gy[src] : (bf16_t)0;
+        }
+        // ---- B tile: sB[col][kc] = w[gi, c = n0 + col, r, s, ko] for k = k0 + kc
+        for (int e = tid; e < CT_BN * (vecB ? CT_BK / 8 : CT_BK); e += blockDim.x) {
+            const int per = vecB ? CT_BK / 8 : CT_BK;
+            const int col = e / per, kc = (e - col * per) * (vecB ? 8 : 1);
+            const int c = n0 + col, kk = k0 + kc;
+            i64 src = -1;
+            if (c < Cg && kk < Kdim) {
+                const int rsv = kk / Kg, ko = kk - rsv * Kg, rv = rsv / ts.count, sv = rsv - rv * ts.count;
+                const int r = tr.first + rv * tr.step, s = ts.first + sv * ts.step;
+                src = (((i64)gi * Cg + c) * RS + r * S + s) * Kg + ko;
+            }
+            if (vecB) *(uint4*)&sB[col][kc] = src >= 0 ? *(const uint4*)&w[src] : make_uint4(0u, 0u, 0u, 0u);
+            else sB[col][kc] = src >= 0 ? w[src] : (bf16_t)0;
+        }
+        __syncthreads();
+        ct_warp_mma_kmajor(sA, sB, acc, wm, wn, g, t);
+    }
+
+    // ---- epilogue: every pixel of the class is written (zero where no tap lands)
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int m = m0 + wm * 32 + mt * 16 + g + (e >> 1) * 8;
+                const int c = n0 + wn * 32 + nt * 8 + 2 * t + (e & 1);
+                if (m < M && c < Cg) {
+                    const int n = m / HWc, hw = m - n * HWc, hc = hw / Wc, wc = hw - hc * Wc;
+                    const int h = a0 + hc * sh, wv = b0 + wc * sw;
+                    gx[(((i64)n * H + h) * W + wv) * C + gi * Cg + c] = f32_to_bf16(acc[mt][nt][e]);
+                }
+            }
+}
+
+// =============================================================================================
+// BF16 NHWC weight gradient on tensor cores: gw[gi Kg + ko, c, r, s] = sum over output pixels
+// (n, p, q) of gy[n, p, q, gi Kg + ko] x[n, p sh - ph + r dh, q sw - pw + s dw, gi Cg + c].
+// GEMM M = Kg, N' = R S Cg (j = (r, s, c), c fastest), K' = N P Q output pixels. Both operands run
+// along channels in memory and along the reduction (pixels) only with a stride, so they are staged
+// MN-major, sA[pixel][ko] and sB[pixel][j] (each a straight, 16-byte vectorised copy of channel
+// runs), and ct_warp_mma_mnmajor packs the fragments from 16-bit loads. K' is split into `splits`
+// slices over grid.z (whole CT_BK steps each) so that small weights still fill the GPU: F32 result,
+// stored (splits == 1) or atomically added into a zeroed buffer (splits > 1), in the Backend's
+// [K, Cg, R, S] layout; the caller casts it to BF16.
+// =============================================================================================
+extern "C" __global__ void clipvil_conv2d_bwd_weight_nhwc_bf16(const bf16_t* gy, const bf16_t* x, float* gw, int splits,
+    int N, int C, int H, int W, int K, int R, int S, int P, int Q, int sh, int sw, int ph, int pw, int dh,
+    int dw, int G) {
+    __shared__ __align__(16) bf16_t sA[CT_BK][CT_LDT];
+    __shared__ __align__(16) bf16_t sB[CT_BK][CT_LDT];
+    const int Cg = C / G, Kg = K / G, RS = R * S, PQ = P * Q;
+    const int gi = blockIdx.z / splits, split = blockIdx.z - gi * splits;
+    const int Ncols = RS * Cg;
+    const int kTotal = N * PQ;
+    const int steps = (kTotal + CT_BK - 1) / CT_BK;
+    const int perSplit = (steps + splits - 1) / splits;
+    const int kBegin = split * perSplit * CT_BK;
+    const int kEnd = min(kTotal, kBegin + perSplit * CT_BK);
+    if (kBegin >= kEnd && splits > 1) return;  // empty slice: nothing to add (gw is pre-zeroed)
+    const int m0 = blockIdx.x * CT_BM, n0 = blockIdx.y * CT_BN;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, t = lane & 3;
+    const int wm = warp >> 1, wn = warp & 1;
+    const bool vecA = (Kg % 8) == 0 && (K % 8) == 0 && aligned16(gy);
+    const bool vecB = (Cg % 8) == 0 && (C % 8) == 0 && aligned16(x);
+
+    float acc[2][4][4];
+    ct_zero(acc);
+
+    for (int k0 = kBegin; k0 < kEnd; k0 += CT_BK) {
+        __syncthreads();
+        // ---- A tile: sA[kc][mm] = gy[pixel k0 + kc, gi Kg + m0 + mm]
+        for (int e = tid; e < CT_BK * (vecA ? CT_BM / 8 : CT_BM); e += blockDim.x) {
+            const int per = vecA ? CT_BM / 8 : CT_BM;
+            const int kc = e / per, mm = (e - kc * per) * (vecA ? 8 : 1);
+            const int pix = k0 + kc, ko = m0 + mm;
+            const bool in = pix < kEnd && ko < Kg;
+            const i64 src = (i64)pix * K + gi * Kg + ko;
+            if (vecA) *(uint4*)&sA[kc][mm] = in ? *(const uint4*)&gy[src] : make_uint4(0u, 0u, 0u, 0u);
+            else sA[kc][mm] = in ? gy[src] : (bf16_t)0;
+        }
+        // ---- B tile: sB[kc][jj] = x[n, h, w, gi Cg + c] for pixel k0 + kc, j = n0 + jj = (r, s, c)
+        for (int e = tid; e < CT_BK * (vecB ? CT_BN / 8 : CT_BN); e += blockDim.x) {
+            const int per = vecB ? CT_BN / 8 : CT_BN;
+            const int kc = e / per, jj = (e - kc * per) * (vecB ? 8 : 1);
+            const int pix = k0 + kc, j = n0 + jj;
+            i64 src = -1;
+            if (pix < kEnd && j < Ncols) {  // vecB: Cg % 8 == 0, so these 8 j share the tap, channels c..c+7
+                const int n = pix / PQ, pq = pix - n * PQ, p = pq / Q, q = pq - p * Q;
+                const int rs = j / Cg, c = j - rs * Cg, r = rs / S, s = rs - r * S;
+                const int h = p * sh - ph + r * dh, wv = q * sw - pw + s * dw;
+                if (h >= 0 && h < H && wv >= 0 && wv < W) src = (((i64)n * H + h) * W + wv) * C + gi * Cg + c;
+            }
+            if (vecB) *(uint4*)&sB[kc][jj] = src >= 0 ? *(const uint4*)&x[src] : make_uint4(0u, 0u, 0u, 0u);
+            else sB[kc][jj] = src >= 0 ? x[src] : (bf16_t)0;
+        }
+        __syncthreads();
+        ct_warp_mma_mnmajor(sA, sB, acc, wm, wn, g, t);
+    }
+
+    // ---- epilogue: acc[mt][nt][e] = (ko row g (+8 for e >= 2), j = 2t + (e & 1)) -> gw[K][Cg][R][S]
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int ko = m0 + wm * 32 + mt * 16 + g + (e >> 1) * 8;
+                const int j = n0 + wn * 32 + nt * 8 + 2 * t + (e & 1);
+                if (ko < Kg && j < Ncols) {
+                    const int rs = j / Cg, c = j - rs * Cg;
+                    float* dst = &gw[((i64)(gi * Kg + ko) * Cg + c) * RS + rs];
+                    if (splits > 1) atomicAdd(dst, acc[mt][nt][e]);
+                    else *dst = acc[mt][nt][e];
                 }
             }
 }

@@ -71,6 +71,27 @@ static void run(const Case& c) {
                                              c.pw, c.dh, c.dw, c.G);
             LAUNCH(clipvil_transpose_batched_bf16, dim3((unsigned)((c.K + 31) / 32), (unsigned)((PQ + 31) / 32), (unsigned)c.N), dim3(32, 8, 1), yn.data(), yb.data(), c.N, PQ, c.K);
             emu_check(L("y nhwc-tc"), emu_floats(yb), y, 2e-2);
+
+            // gradients: gy NCHW -> NHWC; weight KCRS -> per group [Cg][R][S][Kg]; gx NHWC -> NCHW
+            auto gyb = emu_bits(gy);
+            vec<bf16_t> gyn(ny, 0x7fc0), wt(nw, 0x7fc0), gxn(nx, 0x7fc0), gxb(nx, 0x7fc0);
+            LAUNCH(clipvil_transpose_batched_bf16, dim3((unsigned)((PQ + 31) / 32), (unsigned)((c.K + 31) / 32), (unsigned)c.N), dim3(32, 8, 1), gyb.data(), gyn.data(), c.N, c.K, PQ);
+            LAUNCH(clipvil_transpose_batched_bf16, dim3((unsigned)((Cg * RS + 31) / 32), (unsigned)((Kg + 31) / 32), (unsigned)c.G), dim3(32, 8, 1), wb.data(), wt.data(), c.G, Kg, Cg * RS);
+            int Hc = (c.H + c.sh - 1) / c.sh, Wc = (c.W + c.sw - 1) / c.sw;
+            LAUNCH(clipvil_conv2d_bwd_input_nhwc_bf16, dim3((unsigned)((c.N * Hc * Wc + 63) / 64), (unsigned)((Cg + 63) / 64), (unsigned)(c.G * c.sh * c.sw)), dim3(128, 1, 1),
+                   gyn.data(), wt.data(), gxn.data(), c.N, c.C, c.H, c.W, c.K, c.R, c.S, P, Q, c.sh, c.sw, c.ph, c.pw, c.dh, c.dw, c.G);
+            LAUNCH(clipvil_transpose_batched_bf16, dim3((unsigned)((c.C + 31) / 32), (unsigned)((HW + 31) / 32), (unsigned)c.N), dim3(32, 8, 1), gxn.data(), gxb.data(), c.N, HW, c.C);
+            emu_check(L("gx nhwc-tc"), emu_floats(gxb), gx, 2e-2);
+
+            unsigned wx = (unsigned)((Kg + 63) / 64), wy = (unsigned)((RS * Cg + 63) / 64);
+            for (int splits : {1, 3}) {
+                vec<float> gwo(nw, splits > 1 ? 0.f : NAN);
+                LAUNCH(clipvil_conv2d_bwd_weight_nhwc_bf16, dim3(wx, wy, (unsigned)(c.G * splits)), dim3(128, 1, 1), gyn.data(), xn.data(), gwo.data(), splits,
+                       c.N, c.C, c.H, c.W, c.K, c.R, c.S, P, Q, c.sh, c.sw, c.ph, c.pw, c.dh, c.dw, c.G);
+                vec<float> gwr(nw);  // the caller's cast to BF16
+                for (size_t i = 0; i < nw; i++) gwr[i] = emu_from_bf16(emu_to_bf16(gwo[i]));
+                emu_check(L(splits > 1 ? "gw nhwc-tc split3" : "gw nhwc-tc"), gwr, gw, 2e-2);
+            }
         }
     }
 }
@@ -85,6 +106,13 @@ int main() {
         {1, 16, 17, 17, 72, 3, 3, 1, 1, 1, 1, 1, 1, 1},
         {1, 3, 20, 20, 70, 7, 7, 2, 2, 3, 3, 1, 1, 1},
         {1, 32, 10, 10, 64, 3, 3, 2, 2, 1, 1, 1, 1, 2},
+        {2, 16, 9, 9, 32, 1, 1, 2, 2, 0, 0, 1, 1, 1},   // 1x1 stride-2 downsample: odd phases get no tap
+        {1, 8, 13, 11, 16, 3, 3, 3, 2, 1, 2, 2, 3, 1},  // stride 3x2, dilation 2x3 (tap steps 3 and 2)
+        {1, 8, 9, 10, 16, 3, 3, 2, 2, 2, 1, 2, 2, 1},   // stride 2 = dilation 2: a phase takes every tap or none
+        {1, 4, 7, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1, 4},     // depthwise, channel multiplier 2 (Cg 1, Kg 2)
+        {2, 8, 11, 11, 24, 5, 5, 2, 2, 2, 2, 1, 1, 1},  // 5x5 stride 2, Cg 8, Kg 24
+        {2, 24, 6, 6, 48, 3, 3, 1, 1, 1, 1, 1, 1, 3},   // groups 3 on the 16-byte paths: Cg 8, Kg 16
+        {1, 16, 8, 8, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // Cg % 8 == 0 but Kg % 8 != 0
     };
     for (auto& c : cases) run(c);
     std::printf(emu_failures ? "%d FAILED\n" : "all passed\n", emu_failures);

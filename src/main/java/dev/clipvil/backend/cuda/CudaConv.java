@@ -15,16 +15,24 @@ import java.util.Arrays;
  * {@code Backend.conv2d}/{@code conv2dBackwardInput}/{@code conv2dBackwardWeight} with the device
  * context first; tensors are NCHW as the Backend defines them.
  *
- * <p>F32: the SIMT implicit-GEMM kernels straight on NCHW. BF16 forward: NCHW -> NHWC transposes of
- * the input and weight (KCRS -> KRSC), the tensor-core NHWC kernel, and NHWC -> NCHW of the output.
- * BF16 gradients run the F32 kernels on F32 copies and return BF16. F16 goes through the
- * {@link HostFallback}.
+ * <p>F32: the SIMT implicit-GEMM kernels straight on NCHW. BF16 runs the tensor-core NHWC kernels
+ * (F32 accumulation) between layout transposes:
+ * <ul>
+ *   <li>forward: input NCHW -> NHWC, weight KCRS -> KRSC, output NHWC -> NCHW;</li>
+ *   <li>input gradient: output gradient NCHW -> NHWC, weight KCRS -> per group [Cg][R][S][Kg], result
+ *       NHWC -> NCHW; strided convolutions reduce only over the taps that land on an output position
+ *       (the kernel splits the pixels into stride phase classes);</li>
+ *   <li>weight gradient: output gradient and input NCHW -> NHWC, an F32 result in the Backend's
+ *       [K, C/groups, R, S] layout (split-K atomics), cast to BF16.</li>
+ * </ul>
+ * F16 goes through the {@link HostFallback}.
  *
  * <p>Launch shapes: GEMM tiles of 64 x 64 per CTA on grid (M / 64, N' / 64, groups), so grid.x
  * (no 65535 cap) carries the large pixel dimension; 256 threads (4 x 4 outputs each) for F32, 128
- * (4 warps of 32 x 32) for the tensor-core kernel. The weight gradient's reduction dimension
+ * (4 warps of 32 x 32) for the tensor-core kernels. The weight gradient's reduction dimension
  * (N*P*Q) is split over grid.z so that small weight tiles still fill the GPU, with atomic adds into
- * a zeroed output.
+ * a zeroed F32 output. The BF16 input gradient's grid.z is groups x strideH x strideW (one slice per
+ * phase class); in the unlikely case that exceeds CUDA's 65535 it runs the F32 kernel on F32 copies.
  */
 final class CudaConv {
     private CudaConv() {}
@@ -33,6 +41,8 @@ final class CudaConv {
     static final Kernel[] FWD = {Kernel.of("conv", "clipvil_conv2d_fwd_nchw_f32"), Kernel.of("conv", "clipvil_conv2d_fwd_nhwc_bf16")};
     static final Kernel BWD_INPUT_F32 = Kernel.of("conv", "clipvil_conv2d_bwd_input_nchw_f32");
     static final Kernel BWD_WEIGHT_F32 = Kernel.of("conv", "clipvil_conv2d_bwd_weight_nchw_f32");
+    static final Kernel BWD_INPUT_BF16 = Kernel.of("conv", "clipvil_conv2d_bwd_input_nhwc_bf16");
+    static final Kernel BWD_WEIGHT_BF16 = Kernel.of("conv", "clipvil_conv2d_bwd_weight_nhwc_bf16");
     /** Batched transpose per dtype: [0] F32, [1] BF16 (layout changes NCHW <-> NHWC, KCRS -> KRSC). */
     static final Kernel[] TRANSPOSE = {Kernel.of("conv", "clipvil_transpose_batched_f32"), Kernel.of("conv", "clipvil_transpose_batched_bf16")};
 
@@ -166,6 +176,8 @@ final class CudaConv {
         if (!supported(gy)) return fallbackBackwardInput(ctx, gy, weight, inputShape, p);
         Geo g = Geo.of(op, inputShape, weight.shape(), p);
         requireOutputShape(op, gy, g);
+        if (gy.dtype() == DType.BF16 && (long) g.groups() * p.strideH() * p.strideW() <= MAX_GRID_YZ) return backwardInputBf16(ctx, gy, weight, g);
+        // F32, or BF16 whose phase classes overflow grid.z: the SIMT kernel (on F32 copies for BF16)
         Tensor gd = null, wd = null, gx = null;
         try {
             gd = KernelSupport.dense(ctx, gy, DType.F32);
@@ -192,29 +204,85 @@ final class CudaConv {
         if (!supported(gy)) return fallbackBackwardWeight(ctx, gy, x, weightShape, p);
         Geo g = Geo.of(op, x.shape(), weightShape, p);
         requireOutputShape(op, gy, g);
+        if (gy.dtype() == DType.BF16) return backwardWeightBf16(ctx, gy, x, g);
         Tensor gd = null, xd = null, gw = null;
         try {
             gd = KernelSupport.dense(ctx, gy, DType.F32);
             xd = KernelSupport.dense(ctx, x, DType.F32);
             gw = KernelSupport.empty(ctx, DType.F32, weightShape);
-            // split the N*P*Q reduction until about two CTAs per SM, keeping >= 1024 of it per slice
-            long kTotal = (long) g.n * g.p * g.q;
-            int tiles = KernelSupport.ceilDiv(g.kg(), TILE) * KernelSupport.ceilDiv((long) g.cg() * g.r * g.s, TILE) * g.groups();
-            long want = Math.max(1, (2L * ctx.smCount()) / Math.max(1, tiles));
-            int splits = (int) Math.max(1, Math.min(Math.min(want, kTotal / 1024), Math.min(256, 65535 / g.groups())));
+            int splits = weightSplits(ctx, g);
             if (splits > 1) KernelSupport.zero(ctx, gw);
             KernelArgs a = KernelArgs.begin().ptr(KernelSupport.ptr(gd)).ptr(KernelSupport.ptr(xd)).ptr(KernelSupport.ptr(gw)).i32(splits);
             g.push(a);
             KernelLaunch.launch(ctx, BWD_WEIGHT_F32, KernelSupport.ceilDiv(g.kg(), TILE), KernelSupport.ceilDiv((long) g.cg() * g.r * g.s, TILE),
                     g.groups() * splits, 256, 1, 1, 0, a);
-            if (gy.dtype() == DType.F32) {
-                Tensor r = gw;
-                gw = null;
-                return r;
-            }
-            return KernelSupport.dense(ctx, gw, gy.dtype());
+            Tensor r = gw;
+            gw = null;
+            return r;
         } finally {
             KernelSupport.close(gd, xd, gw);
+        }
+    }
+
+    /** CUDA's limit on grid.y and grid.z. */
+    private static final int MAX_GRID_YZ = 65535;
+
+    /**
+     * Slices of the weight gradient's N*P*Q reduction (grid.z = groups x slices): enough for about
+     * two CTAs per SM, keeping at least 1024 output pixels per slice.
+     */
+    private static int weightSplits(CudaContext ctx, Geo g) {
+        long kTotal = (long) g.n * g.p * g.q;
+        int tiles = KernelSupport.ceilDiv(g.kg(), TILE) * KernelSupport.ceilDiv((long) g.cg() * g.r * g.s, TILE) * g.groups();
+        long want = Math.max(1, (2L * ctx.smCount()) / Math.max(1, tiles));
+        return (int) Math.max(1, Math.min(Math.min(want, kTotal / 1024), Math.min(256, MAX_GRID_YZ / g.groups())));
+    }
+
+    /** BF16 input gradient on tensor cores (clipvil_conv2d_bwd_input_nhwc_bf16); NCHW in and out. */
+    private static Tensor backwardInputBf16(CudaContext ctx, Tensor gy, Tensor weight, Geo g) {
+        Tensor gd = null, wd = null, gyn = null, wt = null, gxn = null;
+        try {
+            gd = KernelSupport.dense(ctx, gy, DType.BF16);
+            wd = KernelSupport.dense(ctx, weight, DType.BF16);
+            gyn = KernelSupport.empty(ctx, DType.BF16, g.n, g.p, g.q, g.k);
+            transpose(ctx, gd, gyn, g.n, g.k, g.p * g.q);                        // NCHW -> NHWC
+            wt = KernelSupport.empty(ctx, DType.BF16, g.groups(), g.cg(), g.r, g.s, g.kg());
+            transpose(ctx, wd, wt, g.groups(), g.kg(), g.cg() * g.r * g.s);      // per group [Kg][Cg R S] -> [Cg R S][Kg]
+            gxn = KernelSupport.empty(ctx, DType.BF16, g.n, g.h, g.w, g.c);
+            int sh = g.cp.strideH(), sw = g.cp.strideW();
+            long classPixels = (long) g.n * ((g.h + sh - 1) / sh) * ((g.w + sw - 1) / sw);  // phase class (0, 0), the largest
+            KernelArgs a = KernelArgs.begin().ptr(KernelSupport.ptr(gyn)).ptr(KernelSupport.ptr(wt)).ptr(KernelSupport.ptr(gxn));
+            g.push(a);
+            KernelLaunch.launch(ctx, BWD_INPUT_BF16, KernelSupport.ceilDiv(classPixels, TILE), KernelSupport.ceilDiv(g.cg(), TILE), g.groups() * sh * sw,
+                    128, 1, 1, 0, a);
+            Tensor gx = KernelSupport.empty(ctx, DType.BF16, g.n, g.c, g.h, g.w);
+            transpose(ctx, gxn, gx, g.n, g.h * g.w, g.c);                       // NHWC -> NCHW
+            return gx;
+        } finally {
+            KernelSupport.close(gd, wd, gyn, wt, gxn);
+        }
+    }
+
+    /** BF16 weight gradient on tensor cores (clipvil_conv2d_bwd_weight_nhwc_bf16): F32 [K, Cg, R, S], cast to BF16. */
+    private static Tensor backwardWeightBf16(CudaContext ctx, Tensor gy, Tensor x, Geo g) {
+        Tensor gd = null, xd = null, gyn = null, xn = null, gw = null;
+        try {
+            gd = KernelSupport.dense(ctx, gy, DType.BF16);
+            xd = KernelSupport.dense(ctx, x, DType.BF16);
+            gyn = KernelSupport.empty(ctx, DType.BF16, g.n, g.p, g.q, g.k);
+            transpose(ctx, gd, gyn, g.n, g.k, g.p * g.q);                        // NCHW -> NHWC
+            xn = KernelSupport.empty(ctx, DType.BF16, g.n, g.h, g.w, g.c);
+            transpose(ctx, xd, xn, g.n, g.c, g.h * g.w);                         // NCHW -> NHWC
+            gw = KernelSupport.empty(ctx, DType.F32, g.k, g.cg(), g.r, g.s);
+            int splits = weightSplits(ctx, g);
+            if (splits > 1) KernelSupport.zero(ctx, gw);
+            KernelArgs a = KernelArgs.begin().ptr(KernelSupport.ptr(gyn)).ptr(KernelSupport.ptr(xn)).ptr(KernelSupport.ptr(gw)).i32(splits);
+            g.push(a);
+            KernelLaunch.launch(ctx, BWD_WEIGHT_BF16, KernelSupport.ceilDiv(g.kg(), TILE), KernelSupport.ceilDiv((long) g.cg() * g.r * g.s, TILE),
+                    g.groups() * splits, 128, 1, 1, 0, a);
+            return KernelSupport.dense(ctx, gw, DType.BF16);
+        } finally {
+            KernelSupport.close(gd, xd, gyn, xn, gw);
         }
     }
 

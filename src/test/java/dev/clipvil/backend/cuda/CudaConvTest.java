@@ -20,9 +20,12 @@ import static dev.clipvil.backend.cuda.KernelTestSupport.up;
 
 /**
  * kernels/conv.cu against the CPU backend in F64: forward, input and weight gradients; odd sizes,
- * stride 2, padding, dilation, groups (2 and depthwise), 1x1, a weight gradient large enough to be
- * split over the grid; BF16 forward through the NHWC tensor-core kernel, on channel counts that take
- * its 16-byte loads (multiples of 8) and ones that do not (3).
+ * stride 2 and 3, padding, dilation (with a stride that shares a factor with it), groups (2, 3 and
+ * depthwise, also with a channel multiplier), 1x1 (a stride-2 downsample), 3x3, 5x5 and the 7x7
+ * stride-2 stem, a weight gradient large enough to be split over the grid. BF16 runs the NHWC
+ * tensor-core kernels for all three (the input gradient by stride phase class, the weight gradient
+ * split-K in F32) on channel counts that take their 16-byte loads (multiples of 8) and ones that do
+ * not (3, 12, 70), to 2e-2 of the F64 reference.
  */
 @Tag("gpu")
 @ExtendWith(GpuAvailable.class)
@@ -45,6 +48,13 @@ class CudaConvTest {
         new Case(4, 16, 32, 32, 16, 3, 3, Conv2dParams.of(1, 1)),
         new Case(2, 3, 32, 32, 70, 7, 7, new Conv2dParams(2, 2, 3, 3, 1, 1, 1)),
         new Case(1, 32, 10, 10, 64, 3, 3, new Conv2dParams(2, 2, 1, 1, 1, 1, 2)),
+        new Case(2, 16, 9, 9, 32, 1, 1, Conv2dParams.of(2, 0)),
+        new Case(1, 8, 13, 11, 16, 3, 3, new Conv2dParams(3, 2, 1, 2, 2, 3, 1)),
+        new Case(1, 8, 9, 10, 16, 3, 3, new Conv2dParams(2, 2, 2, 1, 2, 2, 1)),
+        new Case(1, 4, 7, 7, 8, 3, 3, new Conv2dParams(1, 1, 1, 1, 1, 1, 4)),
+        new Case(2, 8, 11, 11, 24, 5, 5, Conv2dParams.of(2, 2)),
+        new Case(2, 24, 6, 6, 48, 3, 3, new Conv2dParams(1, 1, 1, 1, 1, 1, 3)),
+        new Case(1, 16, 8, 8, 12, 3, 3, Conv2dParams.of(1, 1)),
     };
 
     @Test

@@ -72,6 +72,13 @@ class CudaDryRunTest {
         assertEquals(ctx.device(), g.device(), what + ": device");
     }
 
+    /** For device results without a CPU twin (the CPU backend computes in F32/F64 only). */
+    private static void shaped(String what, Tensor g, DType dtype, int... shape) {
+        assertArrayEquals(shape, g.shape(), what + ": shape");
+        assertEquals(dtype, g.dtype(), what + ": dtype");
+        assertEquals(ctx.device(), g.device(), what + ": device");
+    }
+
     @Test
     void everyPrimitivePacksWhatItsKernelDeclares() {
         try (MemoryScope scope = MemoryScope.open()) {
@@ -140,6 +147,13 @@ class CudaDryRunTest {
             same("conv2d", gconv, cconv);
             same("conv2d backward input", gpu.conv2dBackwardInput(gconv, cw[1], img[1].shape(), cp), CPU.conv2dBackwardInput(cconv, cw[0], img[0].shape(), cp));
             same("conv2d backward weight", gpu.conv2dBackwardWeight(gconv, img[1], cw[1].shape(), cp), CPU.conv2dBackwardWeight(cconv, img[0], cw[0].shape(), cp));
+            // BF16: the NHWC tensor-core kernels (forward, input gradient by stride phase class, split-K weight gradient)
+            Conv2dParams sp = new Conv2dParams(2, 2, 1, 1, 1, 1, 2);
+            Tensor[] bimg = pair(DType.BF16, 2, 4, 9, 8), bcw = pair(DType.BF16, 6, 2, 3, 3);
+            Tensor by = gpu.conv2d(bimg[1], bcw[1], null, sp);
+            shaped("conv2d bf16", by, DType.BF16, 2, 6, 5, 4);
+            shaped("conv2d bf16 backward input", gpu.conv2dBackwardInput(by, bcw[1], bimg[1].shape(), sp), DType.BF16, 2, 4, 9, 8);
+            shaped("conv2d bf16 backward weight", gpu.conv2dBackwardWeight(by, bimg[1], bcw[1].shape(), sp), DType.BF16, 6, 2, 3, 3);
 
             Pool2dParams pp = new Pool2dParams(3, 3, 2, 2, 1, 1, true, false);
             Tensor gp = gpu.avgPool2d(img[1], pp), cpp = CPU.avgPool2d(img[0], pp);

@@ -31,7 +31,7 @@ class FusedKernelSymbolsTest {
                 }
             }
         }
-        assertEquals(25 + 2 + 2 + 9 + 6, ks.size());
+        assertEquals(25 + 2 + 2 + 9 + 8, ks.size());
         for (Kernel k : ks) {
             Set<String> names = KernelSymbolsTest.entryPoints(k.family());
             assertTrue(names.contains(k.name()), k + " is not an extern \"C\" __global__ entry of kernels/" + k.family() + ".cu");

@@ -126,7 +126,7 @@ class FusedKernelsDryRunTest {
                 else if (f.getType() == Kernel.class) ks.add((Kernel) f.get(null));
             }
         }
-        assertEquals(25 + 2 + 2 + 9 + 6, ks.size());
+        assertEquals(25 + 2 + 2 + 9 + 8, ks.size());
         return ks;
     }
 }
