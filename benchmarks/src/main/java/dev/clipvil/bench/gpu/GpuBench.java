@@ -56,11 +56,16 @@ public final class GpuBench {
                 default -> throw new IllegalArgumentException("GpuBench: unknown argument '" + a + "'");
             }
         }
+        // cuDNN picks its algorithms by timing them (cudnnFind*, like PyTorch's benchmark mode), so the
+        // conv2d_cudnn rows are cuDNN at its best; CLIPVIL_CUDNN_FIND=0 keeps its heuristics instead
+        String find = System.getenv("CLIPVIL_CUDNN_FIND");
+        if (System.getProperty("clipvil.cudnn.find") == null && (find == null || find.isBlank())) System.setProperty("clipvil.cudnn.find", "true");
         JsonObject run = new JsonObject();
         run.addProperty("device", device);
         run.addProperty("scale", scale.name().toLowerCase(Locale.ROOT));
         run.addProperty("java", System.getProperty("java.runtime.version"));
         run.addProperty("conv", ConvImpl.current().label());
+        run.addProperty("cudnn_algorithms", "1".equals(find) || Boolean.getBoolean("clipvil.cudnn.find") ? "find (timed)" : "heuristics");
         JsonArray results = new JsonArray();
         run.add("results", results);
 
