@@ -3,7 +3,8 @@
 #   1. nvidia-smi summary          4. fixture parity tests on the host's CPU (checks the copied fixtures)
 #   2. runtime, CUDA libs, info    5. the engine's GPU benchmarks (GpuBench through the Backend interface)
 #   3. GPU tests (JUnit, tag gpu)  6. PyTorch on the same card (device/pytorch/*.py: eager and torch.compile)
-# then a short table (ours, PyTorch eager, torch.compile, ratio, target) printed LAST, and one JSON file
+# then a short table (ours, PyTorch eager, torch.compile, ratio, target; conv2d also through cuDNN in the
+# engine, GpuBench's conv2d_cudnn rows, with the of_cudnn target) printed LAST, and one JSON file
 # with everything: $OUT/gpu-check.json when OUT is set (the device tool), else <bundle>/results/.
 # Every stage has its own timeout, cut to what is left of the whole budget, so one hang cannot eat it.
 #

@@ -15,7 +15,9 @@ import sys
 
 # Targets of issue 4 ("Targets on the H200"), keyed like the rows. kind: 'speedup' = ours time / eager
 # time at most 1/x; 'of_copy' = our layer norm bandwidth over our copy's; 'of_torch_tflops' = our TFLOP/s
-# over PyTorch's (cuDNN); 'max_us' = our median at most x microseconds; 'img_s' = our img/s at least eager's.
+# over PyTorch's (cuDNN); 'of_cudnn' = our TFLOP/s over cuDNN's through the engine itself (GpuBench's
+# conv2d_cudnn row, --conv cudnn; the ours row carries the ratio as of_cudnn); 'max_us' = our median at
+# most x microseconds; 'img_s' = our img/s at least eager's.
 TARGETS = [
     (("attention", "B256_H12_S50_D64_fwdbwd", "BF16"), "speedup", 3.0),
     (("attention", "B256_H12_S197_D64_fwdbwd", "BF16"), "speedup", 1.5),
@@ -25,6 +27,10 @@ TARGETS = [
     (("conv2d", "N256_C128_K128_H28_nhwc", "BF16"), "of_torch_tflops", 0.6),
     (("conv2d", "N256_C256_K256_H14_nhwc", "BF16"), "of_torch_tflops", 0.6),
     (("conv2d", "N256_C3_K32_H112_nhwc", "BF16"), "of_torch_tflops", 0.6),
+    (("conv2d", "N256_C64_K64_H56_nhwc", "BF16"), "of_cudnn", 0.6),
+    (("conv2d", "N256_C128_K128_H28_nhwc", "BF16"), "of_cudnn", 0.6),
+    (("conv2d", "N256_C256_K256_H14_nhwc", "BF16"), "of_cudnn", 0.6),
+    (("conv2d", "N256_C3_K32_H112_nhwc", "BF16"), "of_cudnn", 0.6),
     (("launch", "fill1_issue", "F32"), "max_us", 5.0),
     (("vit_b32_train", "batch256", "BF16"), "img_s", 1.0),
 ]
@@ -147,6 +153,8 @@ def main():
             value = o.get("of_copy")
         elif kind == "of_torch_tflops" and ok_o and ok_e and e.get("TFLOPs"):
             value = o.get("TFLOPs", 0) / e["TFLOPs"]
+        elif kind == "of_cudnn" and ok_o:
+            value = o.get("of_cudnn")
         elif kind == "max_us" and ok_o:
             value = o["median_us"]
         elif kind == "img_s" and ok_o and ok_e:
@@ -207,6 +215,8 @@ def main():
         if i == 0:
             print("  ".join("-" * wd for wd in widths))
     print("ours speedup = PyTorch eager time / ours (>1: ours faster). Errors: see gpu-check.json rows[].ours.error.")
+    print("conv2d_cudnn rows: cuDNN through the engine's own conv2d call (--conv cudnn), next to our conv2d rows; "
+          "of_cudnn = ours TFLOP/s / that.")
     print("targets (issue 4)" + (": not judged in a dry run" if a.dry_run else "") + ":")
     for t in targets:
         state = "n/a" if t["met"] is None else ("MET" if t["met"] else "missed")

@@ -4,6 +4,7 @@ import dev.clipvil.backend.Backends;
 import dev.clipvil.backend.CudaProbe;
 import dev.clipvil.backend.MemoryStats;
 import dev.clipvil.backend.cpu.Parallel;
+import dev.clipvil.backend.cuda.ConvImpl;
 import dev.clipvil.backend.cuda.CudaLibraries;
 import dev.clipvil.backend.cuda.CudaRuntime;
 import dev.clipvil.tensor.Device;
@@ -41,7 +42,11 @@ final class InfoCommand implements Callable<Integer> {
                 : "not available: " + cuda.reason());
         for (int i = 0; i < cuda.deviceCount(); i++) row(out, "  cuda:" + i, cudaDevice(i));
         row(out, "  driver", CudaProbe.probe().describe());
-        for (CudaLibraries.Status s : cuda.libraries()) row(out, "  " + s.name(), s.provides() + ": " + (s.loaded() ? "loaded (" + s.detail() + ")" : "not loaded: " + s.detail()));
+        for (CudaLibraries.Status s : cuda.libraries()) {
+            String version = s.loaded() && s.name().equals("cudnn") ? ", version " + CudaLibraries.cudnnVersion() : "";
+            row(out, "  " + s.name(), s.provides() + ": " + (s.loaded() ? "loaded (" + s.detail() + ")" + version : "not loaded: " + s.detail()));
+        }
+        row(out, "  conv2d", "on a GPU: " + ConvImpl.current().label() + " (--conv or CLIPVIL_CONV: clipvil = our kernels, cudnn = cuDNN)");
         out.flush();
         return 0;
     }

@@ -1,6 +1,7 @@
 package dev.clipvil.cli;
 
 import dev.clipvil.backend.DeviceChoice;
+import dev.clipvil.backend.cuda.ConvImpl;
 import dev.clipvil.tensor.Device;
 import dev.clipvil.train.RunDir;
 import dev.clipvil.train.StopSignal;
@@ -118,6 +119,10 @@ final class TrainCommand implements Callable<Integer> {
                     + "(bf16 there is emulated, for checking numerics). A resumed run keeps its own. Default: ${DEFAULT-VALUE}.")
     String precision;
     private String chosenPrecision;
+    @Option(names = "--conv", paramLabel = "IMPL",
+            description = "What runs conv2d on a GPU: clipvil (the engine's own kernels) or cudnn (cuDNN, to measure one against the other). "
+                    + "Default: $CLIPVIL_CONV, else clipvil. No effect on the CPU.")
+    String conv;
     @Option(names = "--out", paramLabel = "RUN_DIR", description = "Run folder (new or empty). Default: runs/vqa-<date>-<time>.")
     Path out;
     @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue a stopped run from its last checkpoint (its run.json gives the configuration).")
@@ -131,9 +136,10 @@ final class TrainCommand implements Callable<Integer> {
         if (resume != null && out != null && !resume.equals(out)) {
             throw new IllegalArgumentException("--resume continues the run in its own folder; do not also give --out (" + out + ")");
         }
+        ConvImpl given = conv == null ? null : parseConv(conv);
         Device dev = chooseDevice();
         VqaTrainer.Result r;
-        try (StopSignal stop = StopSignal.install(Duration.ofSeconds(60), System.err)) {
+        try (ConvImpl.Scope convScope = ConvImpl.scoped(chooseConv(given, dev)); StopSignal stop = StopSignal.install(Duration.ofSeconds(60), System.err)) {
             VqaTrainer.Options o = new VqaTrainer.Options(!noProgress, stop, System.err, 0, dev);
             if (resume != null) {
                 boolean epochsGiven = spec.commandLine().getParseResult().hasMatchedOption("--epochs");
@@ -151,6 +157,38 @@ final class TrainCommand implements Callable<Integer> {
         }
         w.flush();
         return 0;
+    }
+
+    private static ConvImpl parseConv(String v) {
+        try {
+            return ConvImpl.parse(v);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--conv must be clipvil or cudnn, got '" + v + "'");
+        }
+    }
+
+    /**
+     * The conv2d implementation of this run (put back when it ends): {@code --conv}, else the process
+     * default (CLIPVIL_CONV). cudnn without a loadable cuDNN is an error before training starts; on
+     * the CPU a given --conv is noted once as having no effect.
+     */
+    private ConvImpl chooseConv(ConvImpl given, Device d) {
+        PrintWriter err = spec.commandLine().getErr();
+        ConvImpl impl = given != null ? given : ConvImpl.current();
+        if (d.kind() != Device.Kind.CUDA) {
+            if (given != null) {
+                err.println("train: --conv " + given.label() + " has no effect on the CPU (it has one convolution)");
+                err.flush();
+            }
+            return impl;
+        }
+        String why = impl.unavailableReason();
+        if (why != null) throw new IllegalArgumentException((given != null ? "--conv " : "CLIPVIL_CONV=") + impl.label() + ": " + why);
+        if (impl == ConvImpl.CUDNN) {
+            err.println("train: conv2d through cuDNN (--conv cudnn)");
+            err.flush();
+        }
+        return impl;
     }
 
     /** The configuration of a new run in {@code precision} ("f32", "tf32" or "bf16", already resolved from auto). */

@@ -53,7 +53,7 @@ class MainTest {
         }
         assertTrue(r.out().contains("jdk.incubator.vector loaded, preferred FloatVector"), r.out());
         assertTrue(r.out().matches("(?s).*\\n  cuda: +(available, \\d+ devices?|not available: .+)\\n.*"), r.out());
-        for (String lib : new String[] {"  driver:", "  cudart:", "  cublas:", "  nvrtc:", "  cudnn:"}) assertTrue(r.out().contains(lib), lib + " in " + r.out());
+        for (String lib : new String[] {"  driver:", "  cudart:", "  cublas:", "  nvrtc:", "  cudnn:", "  conv2d:"}) assertTrue(r.out().contains(lib), lib + " in " + r.out());
         assertEquals("", r.err());
     }
 

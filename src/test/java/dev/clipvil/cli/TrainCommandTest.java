@@ -145,9 +145,16 @@ class TrainCommandTest {
         assertTrue(resumed.err().contains("--precision f32 ignored") && resumed.err().contains("train: cpu, bf16"), resumed.err());
 
         CliFixtures.Run tf32 = CliFixtures.run(args(new String[]{"train", "--data", data.toString(), "--out", tmp.resolve("tf32").toString(),
-                "--epochs", "1", "--precision", "tf32"}));
+                "--epochs", "1", "--precision", "tf32", "--conv", "cudnn"}));
         assertEquals(0, tf32.code(), tf32.err());
-        assertTrue(tf32.err().contains("train: cpu, tf32") && tf32.err().contains("no effect on the CPU"), tf32.err());
+        assertTrue(tf32.err().contains("train: cpu, tf32") && tf32.err().contains("tf32 has no effect on the CPU"), tf32.err());
+        assertTrue(tf32.err().contains("--conv cudnn has no effect on the CPU"), tf32.err());
+        assertEquals(dev.clipvil.backend.cuda.ConvImpl.CLIPVIL, dev.clipvil.backend.cuda.ConvImpl.current(), "the run puts the conv switch back");
+
+        CliFixtures.Run badConv = CliFixtures.run(args(new String[]{"train", "--data", data.toString(), "--out", tmp.resolve("r3").toString(),
+                "--conv", "winograd"}));
+        assertEquals(2, badConv.code());
+        assertTrue(badConv.err().contains("--conv") && badConv.err().contains("winograd"), badConv.err());
 
         CliFixtures.Run fp8 = CliFixtures.run(args(new String[]{"train", "--data", data.toString(), "--out", tmp.resolve("r2").toString(),
                 "--precision", "fp8"}));

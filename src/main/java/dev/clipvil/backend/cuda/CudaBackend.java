@@ -20,7 +20,8 @@ import dev.clipvil.tensor.Tensor;
 /**
  * The CUDA backend of one device: routes each primitive to its op family (CudaCopy, CudaGemm,
  * CudaElementwise, CudaReduce, CudaSoftmax, CudaBatchNorm, CudaLayerNorm, CudaConv, CudaPool,
- * CudaIndex, CudaRandom, CudaAttention, CudaLoss, CudaOptim). All work runs on the device's one
+ * CudaIndex, CudaRandom, CudaAttention, CudaLoss, CudaOptim); conv2d goes to CudaConv (our kernels) or
+ * CudnnConv (cuDNN) as {@link ConvImpl} says. All work runs on the device's one
  * stream, so results are ordered without explicit synchronisation; reading a tensor on the host
  * ({@code Tensor.toFloatArray}, {@code item}) waits for it.
  */
@@ -54,6 +55,14 @@ public final class CudaBackend implements Backend {
 
     /** Whether F32 GEMMs may use TF32 tensor cores now. */
     public static boolean tf32Allowed() { return CudaGemm.tf32(); }
+
+    /** Chooses what runs conv2d and its gradients on every GPU: our kernels or cuDNN (see {@link ConvImpl}); returns the previous choice. */
+    public static ConvImpl useConv(ConvImpl impl) { return ConvImpl.use(impl); }
+
+    /** What runs conv2d on the GPU now. */
+    public static ConvImpl conv() { return ConvImpl.current(); }
+
+    private static boolean cudnnConv() { return ConvImpl.current() == ConvImpl.CUDNN; }
 
     public CudaContext context() { return ctx; }
 
@@ -102,9 +111,16 @@ public final class CudaBackend implements Backend {
     @Override public Tensor[] batchNormBackward(Tensor gy, Tensor x, Tensor w, Tensor mean, Tensor rstd, boolean training) { return CudaBatchNorm.backward(ctx, gy, x, w, mean, rstd, training); }
 
     // convolution and pooling
-    @Override public Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dParams p) { return CudaConv.forward(ctx, x, w, bias, p); }
-    @Override public Tensor conv2dBackwardInput(Tensor gy, Tensor w, int[] inputShape, Conv2dParams p) { return CudaConv.backwardInput(ctx, gy, w, inputShape, p); }
-    @Override public Tensor conv2dBackwardWeight(Tensor gy, Tensor x, int[] weightShape, Conv2dParams p) { return CudaConv.backwardWeight(ctx, gy, x, weightShape, p); }
+    // (our kernels or cuDNN, per the process-wide ConvImpl switch)
+    @Override public Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dParams p) {
+        return cudnnConv() ? CudnnConv.forward(ctx, x, w, bias, p) : CudaConv.forward(ctx, x, w, bias, p);
+    }
+    @Override public Tensor conv2dBackwardInput(Tensor gy, Tensor w, int[] inputShape, Conv2dParams p) {
+        return cudnnConv() ? CudnnConv.backwardInput(ctx, gy, w, inputShape, p) : CudaConv.backwardInput(ctx, gy, w, inputShape, p);
+    }
+    @Override public Tensor conv2dBackwardWeight(Tensor gy, Tensor x, int[] weightShape, Conv2dParams p) {
+        return cudnnConv() ? CudnnConv.backwardWeight(ctx, gy, x, weightShape, p) : CudaConv.backwardWeight(ctx, gy, x, weightShape, p);
+    }
     @Override public Tensor avgPool2d(Tensor x, Pool2dParams p) { return CudaPool.avgPool2d(ctx, x, p); }
     @Override public Tensor avgPool2dBackward(Tensor gy, int[] inputShape, Pool2dParams p) { return CudaPool.avgPool2dBackward(ctx, gy, inputShape, p); }
     @Override public Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) { return CudaPool.adaptiveAvgPool2d(ctx, x, outH, outW); }

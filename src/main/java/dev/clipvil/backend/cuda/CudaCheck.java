@@ -2,6 +2,7 @@ package dev.clipvil.backend.cuda;
 
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.cuda.global.cudnn;
 import org.bytedeco.cuda.global.nvrtc;
 import org.bytedeco.javacpp.BytePointer;
 
@@ -28,6 +29,28 @@ final class CudaCheck {
             try {
                 BytePointer p = cublas.cublasGetStatusString(status);
                 s = p == null ? "status " + status : p.getString() + " (status " + status + ")";
+            } catch (LinkageError e) {
+                s = "status " + status;
+            }
+            throw new CudaException(call + " failed: " + s);
+        }
+    }
+
+    /**
+     * A cuDNN status (CUDNN_STATUS_SUCCESS = 0); the message adds cuDNN's own last-error text, which
+     * in cuDNN 9 says which check failed.
+     */
+    static void dnn(int status, String call) {
+        if (status != 0) {
+            String s;
+            try {
+                BytePointer p = cudnn.cudnnGetErrorString(status);
+                s = p == null ? "status " + status : p.getString() + " (status " + status + ")";
+                try (BytePointer last = new BytePointer(512)) {
+                    cudnn.cudnnGetLastErrorString(last, 512);
+                    String l = last.getString().trim();
+                    if (!l.isEmpty()) s += ": " + l.replace('\n', ' ');
+                }
             } catch (LinkageError e) {
                 s = "status " + status;
             }

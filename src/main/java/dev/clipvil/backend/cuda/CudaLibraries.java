@@ -52,6 +52,25 @@ public final class CudaLibraries {
         return false;
     }
 
+    /**
+     * cuDNN's version as "9.14.0 (the binding was built for 9.19.0)", read with {@code cudnnGetVersion}
+     * (major * 10000 + minor * 100 + patch since cuDNN 9); null when cuDNN did not load.
+     */
+    public static String cudnnVersion() {
+        if (!isLoaded("cudnn")) return null;
+        try {
+            return versionString(org.bytedeco.cuda.global.cudnn.cudnnGetVersion()) + " (the binding was built for "
+                    + versionString(org.bytedeco.cuda.global.cudnn.CUDNN_VERSION) + ")";
+        } catch (LinkageError e) {
+            return "unknown (" + reason(e) + ")";
+        }
+    }
+
+    /** A cuDNN 9 version number (91400) as text (9.14.0). */
+    static String versionString(long v) {
+        return (v / 10000) + "." + (v / 100 % 100) + "." + (v % 100);
+    }
+
     static List<Status> load(BindingLoader loader) {
         List<Status> out = new ArrayList<>();
         for (Binding b : BINDINGS) {

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class DryRun {
     private static final Map<String, Integer> LAUNCHES = new ConcurrentHashMap<>();
     private static final AtomicLong GEMMS = new AtomicLong();
+    private static final Map<String, Integer> CUDNN = new ConcurrentHashMap<>();
     private static final Map<DType, AtomicLong> GEMMS_BY_DTYPE = new ConcurrentHashMap<>();
 
     private DryRun() {}
@@ -38,6 +39,37 @@ final class DryRun {
         GEMMS.incrementAndGet();
         GEMMS_BY_DTYPE.computeIfAbsent(dtype, t -> new AtomicLong()).incrementAndGet();
     }
+
+    /**
+     * A cuDNN convolution call ({@code cudnnConvolutionForward/BackwardData/BackwardFilter}) that did
+     * not run: its shapes must be a valid convolution (4-D, positive, channels and groups consistent,
+     * y's size the convolution arithmetic's) and its device addresses non-null and element-aligned;
+     * counted per "call dtype layout".
+     */
+    static void cudnn(String call, DType dtype, boolean nhwc, int[] x, int[] w, int[] y, dev.clipvil.backend.Conv2dParams p, long... addresses) {
+        String what = call + "(" + dtype + (nhwc ? " NHWC" : " NCHW") + " x " + java.util.Arrays.toString(x) + " w " + java.util.Arrays.toString(w)
+                + " y " + java.util.Arrays.toString(y) + " " + p + ")";
+        if (x.length != 4 || w.length != 4 || y.length != 4) throw new CudaException(what + ": descriptors must be 4-D");
+        for (int i = 0; i < 4; i++) {
+            if (x[i] < 1 || w[i] < 1 || y[i] < 1) throw new CudaException(what + ": empty dimension");
+        }
+        int g = p.groups();
+        if (x[1] != w[1] * g || w[0] % g != 0) throw new CudaException(what + ": channels do not fit " + g + " group(s)");
+        int oh = (x[2] + 2 * p.padH() - p.dilationH() * (w[2] - 1) - 1) / p.strideH() + 1;
+        int ow = (x[3] + 2 * p.padW() - p.dilationW() * (w[3] - 1) - 1) / p.strideW() + 1;
+        if (y[0] != x[0] || y[1] != w[0] || y[2] != oh || y[3] != ow) {
+            throw new CudaException(what + ": y must be [" + x[0] + ", " + w[0] + ", " + oh + ", " + ow + "]");
+        }
+        if (dtype != DType.F32 && dtype != DType.BF16) throw new CudaException(what + ": cuDNN is used for F32 and BF16 only");
+        if (nhwc != (dtype == DType.BF16)) throw new CudaException(what + ": F32 runs NCHW, BF16 NHWC");
+        for (long a : addresses) {
+            if (a == 0 || a % dtype.byteSize() != 0) throw new CudaException(what + ": bad device address " + a);
+        }
+        CUDNN.merge(call + " " + dtype + (nhwc ? " NHWC" : " NCHW"), 1, Integer::sum);
+    }
+
+    /** cuDNN calls counted so far, per "call dtype layout" (e.g. "cudnnConvolutionForward BF16 NHWC"). */
+    static Map<String, Integer> cudnnCalls() { return Map.copyOf(CUDNN); }
 
     /** Launch counts per kernel ("family/name") so far. */
     static Map<String, Integer> launches() { return Map.copyOf(LAUNCHES); }

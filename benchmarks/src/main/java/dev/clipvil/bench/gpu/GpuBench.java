@@ -7,6 +7,7 @@ import com.google.gson.JsonObject;
 import dev.clipvil.backend.Backend;
 import dev.clipvil.backend.Backends;
 import dev.clipvil.backend.MemoryStats;
+import dev.clipvil.backend.cuda.ConvImpl;
 import dev.clipvil.tensor.Device;
 
 import java.io.IOException;
@@ -25,7 +26,9 @@ import java.util.regex.Pattern;
  * {@link DeviceClock} (warm-up, median of samples). Prints one JSON line per result and writes all of
  * them, with the run's settings, to {@code --json}.
  *
- * <p>Usage: {@code GpuBench [--device cuda:0|cpu] [--scale full|tiny] [--only REGEX] [--json FILE] [--budget-s S]}.
+ * <p>Usage: {@code GpuBench [--device cuda:0|cpu] [--scale full|tiny] [--only REGEX] [--json FILE] [--budget-s S] [--conv clipvil|cudnn]}.
+ * {@code --conv} chooses what runs conv2d in the other cases (the ViT step's patch embedding); the
+ * conv2d case itself measures both side by side.
  * {@code --scale tiny} runs small shapes in F32 (a check of the code paths, e.g. on the CPU). Exit
  * status: 0 when every result is ok or unavailable, 1 when one failed, 3 when the device has no backend.
  */
@@ -45,17 +48,24 @@ public final class GpuBench {
                 case "--only" -> { only = need(a, v); i++; }
                 case "--json" -> { json = need(a, v); i++; }
                 case "--budget-s" -> { budget = Double.parseDouble(need(a, v)); i++; }
+                case "--conv" -> { ConvImpl.use(ConvImpl.parse(need(a, v))); i++; }
                 case "-h", "--help" -> {
-                    System.out.println("GpuBench [--device cuda:0|cpu] [--scale full|tiny] [--only REGEX] [--json FILE] [--budget-s S]");
+                    System.out.println("GpuBench [--device cuda:0|cpu] [--scale full|tiny] [--only REGEX] [--json FILE] [--budget-s S] [--conv clipvil|cudnn]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("GpuBench: unknown argument '" + a + "'");
             }
         }
+        // cuDNN picks its algorithms by timing them (cudnnFind*, like PyTorch's benchmark mode), so the
+        // conv2d_cudnn rows are cuDNN at its best; CLIPVIL_CUDNN_FIND=0 keeps its heuristics instead
+        String find = System.getenv("CLIPVIL_CUDNN_FIND");
+        if (System.getProperty("clipvil.cudnn.find") == null && (find == null || find.isBlank())) System.setProperty("clipvil.cudnn.find", "true");
         JsonObject run = new JsonObject();
         run.addProperty("device", device);
         run.addProperty("scale", scale.name().toLowerCase(Locale.ROOT));
         run.addProperty("java", System.getProperty("java.runtime.version"));
+        run.addProperty("conv", ConvImpl.current().label());
+        run.addProperty("cudnn_algorithms", "1".equals(find) || Boolean.getBoolean("clipvil.cudnn.find") ? "find (timed)" : "heuristics");
         JsonArray results = new JsonArray();
         run.add("results", results);
 
