@@ -75,6 +75,7 @@ final class CudaLt {
     private final int[] returned = new int[1];
     private final PointerPointer<?> out = new PointerPointer<>(1);
     private long heuristicQueries;
+    private long fallbacks;
 
     CudaLt(CudaContext ctx) {
         this.ctx = ctx;
@@ -90,6 +91,9 @@ final class CudaLt {
 
     /** Heuristic queries so far (one per new plan; a repeated shape makes none). */
     long heuristicQueries() { return heuristicQueries; }
+
+    /** Plans for which cuBLASLt had no algorithm (their GEMMs take the fallback). */
+    long fallbacks() { return fallbacks; }
 
     /** Plans cached now. */
     int plans() { return plans.size(); }
@@ -116,6 +120,7 @@ final class CudaLt {
         if (st == cublas.CUBLAS_STATUS_NOT_SUPPORTED) {
             // the heuristic's choice refused at run time: remember that and let the caller fall back
             plan.destroy();
+            fallbacks++;
             return false;
         }
         CudaCheck.blas(st, "cublasLtMatmul(" + p + ")");
@@ -159,9 +164,12 @@ final class CudaLt {
             prefInt(cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, key.alignC());
             plan.result = new cublasLtMatmulHeuristicResult_t();
             heuristicQueries++;
+            returned[0] = 0;
             int st = cublas.cublasLtMatmulAlgoGetHeuristic(handle, plan.desc, plan.a, plan.b, plan.c, plan.c, preference, 1, plan.result, returned);
-            if (st == cublas.CUBLAS_STATUS_NOT_SUPPORTED || (st == 0 && returned[0] == 0)) {
+            // no algorithm, or a layout cuBLASLt will not take (INVALID_VALUE): the caller falls back, and the plan remembers it
+            if (st == cublas.CUBLAS_STATUS_NOT_SUPPORTED || st == cublas.CUBLAS_STATUS_INVALID_VALUE || (st == 0 && returned[0] == 0)) {
                 plan.destroy();
+                fallbacks++;
                 return plan;
             }
             CudaCheck.blas(st, "cublasLtMatmulAlgoGetHeuristic(" + p + ")");

@@ -134,7 +134,9 @@ class CudaGemmParityTest {
     void aRepeatedShapeReusesItsPlan() {
         CudaLt lt = CudaContext.get(0).lt();
         try (Pair a = randn(40, 64, 96); Pair b = randnT(41, 96, 80); Pair bias = randn(42, 80)) {
+            long fallbacks = lt.fallbacks();
             check("first", a, b, bias, F32);
+            assertEquals(fallbacks, lt.fallbacks(), "cuBLASLt has an algorithm for an aligned F32 GEMM with bias");
             long queries = lt.heuristicQueries();
             int plans = lt.plans();
             for (int i = 0; i < 3; i++) check("again " + i, a, b, bias, F32);
