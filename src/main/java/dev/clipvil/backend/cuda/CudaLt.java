@@ -127,8 +127,8 @@ final class CudaLt {
         return true;
     }
 
-    /** The largest power of two (up to 256) dividing the address and, when batched, the batch stride in bytes. */
-    private static int alignment(long address, long stride, GemmProblem p) {
+    /** The largest power of two (up to 256) dividing the address and, when batched, the batch stride in bytes. Pure arithmetic. */
+    static int alignment(long address, long stride, GemmProblem p) {
         long bits = address | (p.batch() > 1 ? stride * bytes(p.dtype()) : 0) | 256;
         return (int) Long.lowestOneBit(bits);
     }

@@ -91,4 +91,15 @@ class CudaGemmLayoutTest {
         assertTrue(new GemmProblem(DType.F32, F32_COMPUTE, false, false, 4, 3, 5, 4, 5, 4, 0, 0, 8, 2, false).check().contains("overlap"));
         assertTrue(new GemmProblem(DType.F32, F32_COMPUTE, false, false, 4, 0, 5, 4, 5, 4, 0, 0, 0, 1, false).check().contains("empty"));
     }
+
+    @Test
+    void cuBlasLtIsToldEachOperandsTrueAlignment() {
+        GemmProblem one = new GemmProblem(DType.F32, F32_COMPUTE, false, false, 4, 3, 5, 4, 5, 4, 0, 0, 0, 1, false);
+        assertEquals(256, CudaLt.alignment(1L << 40, 0, one), "a fresh block");
+        assertEquals(4, CudaLt.alignment((1L << 40) + 4, 0, one), "a view one F32 element in");
+        assertEquals(16, CudaLt.alignment((1L << 40) + 48, 0, one));
+        GemmProblem batched = new GemmProblem(DType.BF16, F32_COMPUTE, false, false, 4, 3, 5, 4, 5, 4, 7, 0, 12, 2, false);
+        assertEquals(2, CudaLt.alignment(1L << 40, 7, batched), "every batch's address counts: 7 BF16 elements apart");
+        assertEquals(256, CudaLt.alignment(1L << 40, 0, batched), "a shared (stride 0) operand");
+    }
 }
