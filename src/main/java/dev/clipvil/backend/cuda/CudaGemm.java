@@ -109,7 +109,8 @@ final class CudaGemm {
         return new Operand(c, true, false, l2[1], l2[2]);
     }
 
-    private static int cudaType(DType t) {
+    /** The cudaDataType of a GEMM operand dtype. */
+    static int cudaType(DType t) {
         switch (t) {
             case F32: return cudart.CUDA_R_32F;
             case BF16: return cudart.CUDA_R_16BF;

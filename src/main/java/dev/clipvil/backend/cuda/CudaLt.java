@@ -135,15 +135,6 @@ final class CudaLt {
 
     private static int bytes(DType t) { return t == DType.F32 ? 4 : 2; }
 
-    private static int cudaType(DType t) {
-        switch (t) {
-            case F32: return cudart.CUDA_R_32F;
-            case BF16: return cudart.CUDA_R_16BF;
-            case F16: return cudart.CUDA_R_16F;
-            default: throw new AssertionError(t);
-        }
-    }
-
     private Plan plan(Key key) {
         GemmProblem p = key.p();
         Plan plan = new Plan();
@@ -154,7 +145,7 @@ final class CudaLt {
             descInt(plan.desc, cublas.CUBLASLT_MATMUL_DESC_TRANSB, p.transB() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N);
             // the bias has D's type (cuBLASLt's default bias data type for F32/BF16/F16 outputs): no conversion
             descInt(plan.desc, cublas.CUBLASLT_MATMUL_DESC_EPILOGUE, p.bias() ? cublas.CUBLASLT_EPILOGUE_BIAS : cublas.CUBLASLT_EPILOGUE_DEFAULT);
-            int type = cudaType(p.dtype());
+            int type = CudaGemm.cudaType(p.dtype());
             plan.a = layout(type, p.aRows(), p.aCols(), p.lda(), p.batch(), p.strideA());
             plan.b = layout(type, p.bRows(), p.bCols(), p.ldb(), p.batch(), p.strideB());
             plan.c = layout(type, p.rows(), p.cols(), p.ldc(), p.batch(), p.strideC());
