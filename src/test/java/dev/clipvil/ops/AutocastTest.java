@@ -196,7 +196,7 @@ class AutocastTest {
             Tensor x = Creation.to(Creation.randn(1, DType.F32, 4, 8), gpu).requiresGrad(true);
             Tensor w = Creation.to(Creation.randn(2, DType.F32, 5, 8), gpu).requiresGrad(true);
             Tensor b = Creation.to(Creation.randn(3, DType.F32, 5), gpu).requiresGrad(true);
-            long bf0 = DryRunDevice.gemms(DType.BF16);
+            long bf0 = DryRunDevice.gemms(DType.BF16), ep0 = DryRunDevice.biasEpilogueGemms();
             Tensor y;
             try (Autocast.Guard g = Autocast.bf16()) {
                 y = Linear.linear(x, w, b);
@@ -204,6 +204,7 @@ class AutocastTest {
             assertEquals(DType.F32, y.dtype());
             assertEquals(gpu, y.device());
             assertTrue(DryRunDevice.gemms(DType.BF16) >= bf0 + 1, "the forward GEMM is BF16");
+            assertTrue(DryRunDevice.biasEpilogueGemms() >= ep0 + 1, "the (BF16) bias is added in cuBLASLt's epilogue");
             long bf1 = DryRunDevice.gemms(DType.BF16);
             Autograd.backward(Reductions.sum(y));
             assertTrue(DryRunDevice.gemms(DType.BF16) >= bf1 + 2, "both backward GEMMs are BF16");

@@ -10,7 +10,7 @@ import org.bytedeco.cuda.global.cudart;
 /**
  * One GPU as the engine uses it: its primary context (made current on every thread that issues work,
  * {@link #makeCurrent()}), one stream on which all its work is ordered, its memory, its kernel modules,
- * a pinned staging buffer and a cuBLAS handle. Created once per device and kept for the process.
+ * a pinned staging buffer, a cuBLAS handle and cuBLASLt's state. Created once per device and kept for the process.
  */
 public final class CudaContext {
     private static final CudaContext[] CONTEXTS = new CudaContext[64];
@@ -29,6 +29,7 @@ public final class CudaContext {
     private final CudaModules modules;
     private PinnedStaging staging;
     private cublasContext blas;
+    private CudaLt lt;
 
     /** The context of device {@code index}, created on first use; fails with the reason when there is no such GPU. */
     public static CudaContext get(int index) {
@@ -135,6 +136,17 @@ public final class CudaContext {
             blas = h;
         }
         return blas;
+    }
+
+    /** The cuBLASLt state of this device (handle, workspace, plan cache; see {@link CudaLt}), created on first use. */
+    synchronized CudaLt lt() {
+        if (lt == null) {
+            if (!CudaLibraries.isLoaded("cublas")) {
+                throw new CudaException("cuBLASLt is not available: " + CudaLibraries.load().get(1).detail());
+            }
+            lt = new CudaLt(this);
+        }
+        return lt;
     }
 
     /** Makes this device's primary context current on the calling thread (a no-op when it already is). */

@@ -11,15 +11,31 @@ import org.bytedeco.javacpp.FloatPointer;
 import java.util.Arrays;
 
 /**
- * Batched GEMM through {@code cublasGemmStridedBatchedEx}. Row-major C = A B is run as the
- * column-major C^T = B^T A^T, so a row-major operand goes in untransposed and a transposed view
+ * Batched GEMM through cuBLASLt ({@link CudaLt}). Row-major C = A B is run as the column-major
+ * C^T = B^T A^T ({@link GemmProblem}), so a row-major operand goes in untransposed and a transposed view
  * (column-major) with CUBLAS_OP_T: neither is copied. An operand is made contiguous only when its
- * matrix has no unit stride or its broadcast batch dims do not fold into one stride. F32 runs with
- * strict F32 math unless TF32 is allowed ({@link #allowTf32}); BF16/F16 take F32 accumulation. A bias
- * is broadcast into C first and added with beta = 1.
+ * matrix has no unit stride or its broadcast batch dims do not fold into one stride; a weight shared
+ * by every batch of a row-major operand is folded into one GEMM of batch x m rows. F32 runs with strict
+ * F32 math (CUBLAS_COMPUTE_32F) unless TF32 is allowed ({@link #allowTf32}: CUBLAS_COMPUTE_32F_FAST_TF32);
+ * BF16/F16 take F32 accumulation; the scale type is F32. A [N] bias is added in the epilogue
+ * (CUBLASLT_EPILOGUE_BIAS, the bias in the output's type, as cuBLASLt expects): no extra pass over C.
+ * <p>
+ * Fallback: {@code cublasGemmStridedBatchedEx} (bias broadcast into C first, added with beta = 1) runs
+ * when cuBLASLt's heuristic returns no algorithm for a problem and its pointer alignments (a view whose
+ * address or batch stride is only 2- or 4-byte aligned, a batch stride of 0 for a broadcast operand
+ * that some cuBLASLt version refuses), or when the chosen algorithm answers CUBLAS_STATUS_NOT_SUPPORTED;
+ * the plan cache remembers the refusal so the query is not repeated.
+ * <p>
+ * No GELU epilogue: cuBLASLt's CUBLASLT_EPILOGUE_GELU(_BIAS) is the tanh approximation, while the models
+ * here use exact erf GELU (BERT, HF-format CLIP "gelu") or QuickGELU (OpenAI CLIP), and {@code
+ * clip.Activation} refuses the tanh forms by design; fusing would change their numerics silently.
+ * No bias-gradient epilogue (BGRADB) either: {@code Backend.matmul} returns one tensor, so the
+ * weight-gradient GEMM cannot hand the bias gradient back without a new primitive.
  */
 final class CudaGemm {
     private static volatile boolean tf32 = "1".equals(System.getenv("CLIPVIL_TF32")) || Boolean.getBoolean("clipvil.tf32");
+    /** cuBLASLt on (default) or every GEMM through the cublasGemmStridedBatchedEx fallback (CLIPVIL_CUBLASLT=0; tests compare both). */
+    private static volatile boolean lt = !"0".equals(System.getenv("CLIPVIL_CUBLASLT"));
 
     private CudaGemm() {}
 
@@ -27,6 +43,9 @@ final class CudaGemm {
     static void allowTf32(boolean allow) { tf32 = allow; }
 
     static boolean tf32() { return tf32; }
+
+    /** Routes GEMMs through cuBLASLt (true) or only the cublasGemmStridedBatchedEx fallback (false). */
+    static void useLt(boolean on) { lt = on; }
 
     /** How cuBLAS reads one operand: base address, transposed or not, leading dimension, batch stride. */
     record Operand(Tensor t, boolean copied, boolean colMajor, int ld, long batchStride) {}
@@ -90,7 +109,8 @@ final class CudaGemm {
         return new Operand(c, true, false, l2[1], l2[2]);
     }
 
-    private static int cudaType(DType t) {
+    /** The cudaDataType of a GEMM operand dtype. */
+    static int cudaType(DType t) {
         switch (t) {
             case F32: return cudart.CUDA_R_32F;
             case BF16: return cudart.CUDA_R_16BF;
@@ -121,44 +141,90 @@ final class CudaGemm {
         outShape[batch.length + 1] = n;
         Tensor out = CudaOps.empty(ctx, a.dtype(), outShape);
         if (out.numel() == 0) return out;
-        if (bias != null) CudaCopy.copy(ctx, bias, out);
         if (k == 0) {
-            if (bias == null) CudaCopy.fill(ctx, out, 0);
+            if (bias != null) CudaCopy.copy(ctx, bias, out);
+            else CudaCopy.fill(ctx, out, 0);
             return out;
         }
         Operand oa = operand(ctx, a, batch), ob = operand(ctx, b, batch);
+        Tensor eb = bias == null ? null : epilogueBias(ctx, bias);
         try {
-            gemm(ctx, oa, ob, out, m, n, k, Shapes.numel(batch), bias != null);
+            gemm(ctx, oa, ob, out, eb, m, n, k, Shapes.numel(batch));
         } finally {
             if (oa.copied()) oa.t().close();
             if (ob.copied()) ob.t().close();
+            if (eb != null && eb != bias) eb.close();
         }
         return out;
     }
 
-    private static final ThreadLocal<FloatPointer[]> SCALARS = ThreadLocal.withInitial(() -> new FloatPointer[]{new FloatPointer(1f), new FloatPointer(0f), new FloatPointer(1f)});
+    /** The bias as the epilogue reads it: dense and 16-byte aligned, else a copy (n elements, negligible next to the GEMM). */
+    private static Tensor epilogueBias(CudaContext ctx, Tensor bias) {
+        if ((bias.shape(0) == 1 || bias.stride(0) == 1) && (CudaOps.addr(bias) & 15) == 0) return bias;
+        Tensor c = CudaOps.empty(ctx, bias.dtype(), bias.shape(0));
+        CudaCopy.copy(ctx, bias, c);
+        return c;
+    }
 
-    private static void gemm(CudaContext ctx, Operand oa, Operand ob, Tensor out, int m, int n, int k, int batches, boolean accumulate) {
-        int type = cudaType(out.dtype());
-        int compute = out.dtype() == DType.F32 && tf32 ? cublas.CUBLAS_COMPUTE_32F_FAST_TF32 : cublas.CUBLAS_COMPUTE_32F;
+    /**
+     * The column-major problem for row-major C[batch, m, n] = a b: cuBLAS's A is {@code b} and its B is
+     * {@code a}. When {@code b} is shared by every batch and {@code a}'s batches are evenly spaced rows,
+     * the batch folds into the rows (one GEMM with m * batches rows). Pure arithmetic (tested on the CPU).
+     */
+    static GemmProblem problem(Operand oa, Operand ob, int m, int n, int k, int batches, DType dtype, boolean tf32, boolean bias) {
+        long sa = oa.batchStride(), sb = ob.batchStride();
+        if (batches > 1 && sb == 0 && !oa.colMajor() && sa == (long) m * oa.ld() && (long) m * batches <= Integer.MAX_VALUE) {
+            m *= batches;
+            batches = 1;
+        }
+        if (batches == 1) sa = sb = 0;
+        int compute = dtype == DType.F32 && tf32 ? cublas.CUBLAS_COMPUTE_32F_FAST_TF32 : cublas.CUBLAS_COMPUTE_32F;
+        return new GemmProblem(dtype, compute, ob.colMajor(), oa.colMajor(), n, m, k, ob.ld(), oa.ld(), n, sb, sa,
+                batches == 1 ? 0 : (long) m * n, batches, bias);
+    }
+
+    /** Per thread: the fallback's scalars and address pointers, reused by every call. */
+    private static final class Scratch {
+        final FloatPointer one = new FloatPointer(1f), zero = new FloatPointer(0f);
+        final RawPointer a = new RawPointer(), b = new RawPointer(), c = new RawPointer();
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private static void gemm(CudaContext ctx, Operand oa, Operand ob, Tensor out, Tensor bias, int m, int n, int k, int batches) {
+        GemmProblem p = problem(oa, ob, m, n, k, batches, out.dtype(), tf32, bias != null);
+        if (lt) {
+            if (ctx.dryRun()) {
+                DryRun.gemm(p, true);
+                return;
+            }
+            boolean done;
+            synchronized (ctx) {
+                ctx.makeCurrent();
+                done = ctx.lt().matmul(p, CudaOps.addr(ob.t()), CudaOps.addr(oa.t()), CudaOps.addr(out), CudaOps.addr(bias));
+            }
+            if (done) {
+                if (KernelLaunch.SYNC) ctx.synchronize();
+                return;
+            }
+        }
+        // fallback: cublasGemmStridedBatchedEx takes any alignment and layout cuBLAS accepts
+        if (bias != null) CudaCopy.copy(ctx, bias, out);
         if (ctx.dryRun()) {
-            DryRun.gemm(out.dtype(), oa.ld(), ob.ld(), m, n, k, batches);
+            DryRun.gemm(p, false);
             return;
         }
-        FloatPointer[] s = SCALARS.get();
-        // column-major: C^T [n x m] = op(B) [n x k] * op(A) [k x m]
-        int transB = ob.colMajor() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
-        int transA = oa.colMajor() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
+        Scratch s = SCRATCH.get();
+        int type = cudaType(p.dtype());
         synchronized (ctx) {
             ctx.makeCurrent();
-            int st = cublas.cublasGemmStridedBatchedEx(ctx.cublas(), transB, transA, n, m, k, s[0],
-                    new RawPointer(CudaOps.addr(ob.t())), type, ob.ld(), ob.batchStride(),
-                    new RawPointer(CudaOps.addr(oa.t())), type, oa.ld(), oa.batchStride(),
-                    accumulate ? s[2] : s[1], new RawPointer(CudaOps.addr(out)), type, n, (long) m * n, batches, compute, cublas.CUBLAS_GEMM_DEFAULT);
-            if (st != 0) {
-                CudaCheck.blas(st, "cublasGemmStridedBatchedEx(" + out.dtype() + " m=" + n + " n=" + m + " k=" + k + " batch=" + batches
-                        + " lda=" + ob.ld() + " ldb=" + oa.ld() + (transB == cublas.CUBLAS_OP_T ? " A^T" : "") + (transA == cublas.CUBLAS_OP_T ? " B^T" : "") + ")");
-            }
+            int st = cublas.cublasGemmStridedBatchedEx(ctx.cublas(), p.transA() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
+                    p.transB() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N, p.rows(), p.cols(), p.k(), s.one,
+                    s.a.at(CudaOps.addr(ob.t())), type, p.lda(), p.strideA(),
+                    s.b.at(CudaOps.addr(oa.t())), type, p.ldb(), p.strideB(),
+                    bias != null ? s.one : s.zero, s.c.at(CudaOps.addr(out)), type, p.ldc(), p.strideC(), p.batch(), p.compute(),
+                    cublas.CUBLAS_GEMM_DEFAULT);
+            if (st != 0) CudaCheck.blas(st, "cublasGemmStridedBatchedEx(" + p + ")");
         }
         if (KernelLaunch.SYNC) ctx.synchronize();
     }

@@ -59,6 +59,7 @@ public final class CudaMemory {
 
     private final class Raw implements BlockCache.Raw {
         private final RawPointer out = new RawPointer();
+        private final RawPointer freed = new RawPointer(); // calls come under the BlockCache's lock
 
         @Override
         public long malloc(long bytes) {
@@ -73,7 +74,7 @@ public final class CudaMemory {
 
         @Override
         public void free(long ptr) {
-            CudaCheck.rt(cudart.cudaFreeAsync(new RawPointer(ptr), ctx.stream()), "cudaFreeAsync on " + ctx.device());
+            CudaCheck.rt(cudart.cudaFreeAsync(freed.at(ptr), ctx.stream()), "cudaFreeAsync on " + ctx.device());
         }
 
         @Override

@@ -16,6 +16,7 @@ final class DryRun {
     private static final AtomicLong GEMMS = new AtomicLong();
     private static final Map<String, Integer> CUDNN = new ConcurrentHashMap<>();
     private static final Map<DType, AtomicLong> GEMMS_BY_DTYPE = new ConcurrentHashMap<>();
+    private static final AtomicLong BIAS_EPILOGUES = new AtomicLong();
 
     private DryRun() {}
 
@@ -32,12 +33,17 @@ final class DryRun {
         LAUNCHES.merge(k.toString(), 1, Integer::sum);
     }
 
-    static void gemm(DType dtype, int lda, int ldb, int m, int n, int k, int batches) {
-        if (lda < 1 || ldb < 1 || m < 1 || n < 1 || k < 1 || batches < 1) {
-            throw new CudaException("cublasGemmStridedBatchedEx: bad sizes m=" + m + " n=" + n + " k=" + k + " lda=" + lda + " ldb=" + ldb + " batch=" + batches);
-        }
+    /**
+     * A GEMM as cuBLASLt ({@code viaLt}) or the cublasGemmStridedBatchedEx fallback would take it: its
+     * sizes and leading dimensions are checked ({@link GemmProblem#check}), then it is counted per dtype,
+     * and a bias added in cuBLASLt's epilogue (no broadcast copy into C) is counted too.
+     */
+    static void gemm(GemmProblem p, boolean viaLt) {
+        String bad = p.check();
+        if (bad != null) throw new CudaException((viaLt ? "cublasLtMatmul(" : "cublasGemmStridedBatchedEx(") + p + "): bad sizes: " + bad);
         GEMMS.incrementAndGet();
-        GEMMS_BY_DTYPE.computeIfAbsent(dtype, t -> new AtomicLong()).incrementAndGet();
+        GEMMS_BY_DTYPE.computeIfAbsent(p.dtype(), t -> new AtomicLong()).incrementAndGet();
+        if (viaLt && p.bias()) BIAS_EPILOGUES.incrementAndGet();
     }
 
     /**
@@ -81,6 +87,9 @@ final class DryRun {
         AtomicLong n = GEMMS_BY_DTYPE.get(dtype);
         return n == null ? 0 : n.get();
     }
+
+    /** GEMMs so far whose bias went through cuBLASLt's bias epilogue. */
+    static long biasEpilogues() { return BIAS_EPILOGUES.get(); }
 
     /** Fake device memory: increasing 256-aligned addresses, never out of memory. */
     static final class FakeMemory implements BlockCache.Raw {

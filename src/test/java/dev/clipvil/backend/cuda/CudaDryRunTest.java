@@ -192,6 +192,53 @@ class CudaDryRunTest {
         assertEquals(0, gpu.memoryStats().inUseBytes(), "everything made in the scope is freed");
     }
 
+    private static int launchCount() {
+        int n = 0;
+        for (int c : DryRun.launches().values()) n += c;
+        return n;
+    }
+
+    @Test
+    void aMatmulBiasGoesThroughCublasLtsEpilogue() {
+        try (MemoryScope scope = MemoryScope.open()) {
+            Tensor[] a = pair(DType.F32, 6, 7), w = transposed(pair(DType.F32, 4, 7)), bias = pair(DType.F32, 4), wide = pair(DType.F32, 5);
+            Tensor[] x3 = pair(DType.F32, 2, 3, 7);
+            long ep = DryRun.biasEpilogues(), gemms = DryRun.gemms();
+            int launches = launchCount();
+            same("linear", gpu.matmul(a[1], w[1], bias[1]), CPU.matmul(a[0], w[0], bias[0]));
+            same("batched, shared weight", gpu.matmul(x3[1], w[1], bias[1]), CPU.matmul(x3[0], w[0], bias[0]));
+            assertEquals(gemms + 2, DryRun.gemms());
+            assertEquals(ep + 2, DryRun.biasEpilogues());
+            assertEquals(launches, launchCount(), "no broadcast copy of the bias into C, no operand copies");
+
+            // a bias view one element in (4-byte aligned) is copied to an aligned buffer, then still fused
+            Tensor[] odd = {wide[0].asStrided(new int[]{4}, new int[]{1}, 1), wide[1].asStrided(new int[]{4}, new int[]{1}, 1)};
+            same("unaligned bias", gpu.matmul(a[1], w[1], odd[1]), CPU.matmul(a[0], w[0], odd[0]));
+            assertEquals(ep + 3, DryRun.biasEpilogues());
+            assertEquals(launches + 1, launchCount(), "one copy of the [4] bias");
+
+            // the cublasGemmStridedBatchedEx fallback: the bias is broadcast into C (one copy launch), no epilogue
+            CudaGemm.useLt(false);
+            try {
+                same("fallback", gpu.matmul(a[1], w[1], bias[1]), CPU.matmul(a[0], w[0], bias[0]));
+            } finally {
+                CudaGemm.useLt(true);
+            }
+            assertEquals(ep + 3, DryRun.biasEpilogues());
+            assertEquals(gemms + 4, DryRun.gemms());
+            assertEquals(launches + 2, launchCount());
+
+            // BF16 operands take a BF16 bias in the epilogue (the output's type)
+            Tensor ab = gpu.cast(a[1], DType.BF16), wb = gpu.cast(w[1], DType.BF16), bb = gpu.cast(bias[1], DType.BF16);
+            long bf = DryRun.gemms(DType.BF16);
+            Tensor yb = gpu.matmul(ab, wb, bb);
+            assertEquals(DType.BF16, yb.dtype());
+            assertArrayEquals(new int[]{6, 4}, yb.shape());
+            assertEquals(bf + 1, DryRun.gemms(DType.BF16));
+            assertEquals(ep + 4, DryRun.biasEpilogues());
+        }
+    }
+
     @Test
     void everyDeclaredKernelWasLaunchedAndChecked() throws Exception {
         everyPrimitivePacksWhatItsKernelDeclares();

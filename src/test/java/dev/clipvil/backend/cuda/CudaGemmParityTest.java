@@ -8,9 +8,15 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import static dev.clipvil.backend.cuda.GpuParity.*;
 
-/** cuBLAS GEMMs on views (transposed, narrowed, broadcast batches) against the CPU backend. */
+/**
+ * GEMMs on views (transposed, narrowed, broadcast batches), with and without a bias, against the CPU
+ * backend: through cuBLASLt (bias in the epilogue) and through the cublasGemmStridedBatchedEx fallback.
+ */
 @Tag("gpu")
 @ExtendWith(GpuAvailable.class)
 class CudaGemmParityTest {
@@ -18,7 +24,10 @@ class CudaGemmParityTest {
     static void poison() { CudaMemory.setPoison(true); }
 
     @AfterEach
-    void strict() { CudaGemm.allowTf32(false); }
+    void strict() {
+        CudaGemm.allowTf32(false);
+        CudaGemm.useLt(true);
+    }
 
     private static void check(String what, Pair a, Pair b, Pair bias, double tol) {
         Tensor g = gpu().matmul(a.gpu(), b.gpu(), bias == null ? null : bias.gpu());
@@ -66,6 +75,74 @@ class CudaGemmParityTest {
         CudaGemm.allowTf32(true);
         try (Pair a = randn(1, 256, 512); Pair b = randn(2, 512, 128)) {
             check("tf32", a, b, null, TF32);
+        }
+    }
+
+    /** Bias with every layout the epilogue meets: transposed operands, shared and broadcast batches, odd sizes, unaligned views. */
+    private static void biasCases(String path) {
+        try (Pair a = randnT(11, 33, 65); Pair b = randnT(12, 65, 17); Pair bias = randn(13, 17)) {
+            check(path + " both transposed + bias", a, b, bias, F32);
+        }
+        try (Pair a = randn(14, 3, 50, 64); Pair w = randnT(15, 64, 96); Pair bias = randn(16, 96)) {
+            check(path + " batched x shared W^T + bias (folds into one GEMM)", a, w, bias, F32);
+        }
+        try (Pair a = randn(17, 2, 1, 5, 7); Pair b = randn(18, 1, 3, 7, 4); Pair bias = randn(19, 4)) {
+            check(path + " broadcast batches + bias", a, b, bias, F32);
+        }
+        try (Pair a = randn(20, 4, 9, 7); Pair b = randnT(21, 4, 7, 5); Pair bias = randn(22, 5)) {
+            check(path + " strided batches, odd sizes + bias", a, b, bias, F32);
+        }
+        try (Pair a = randnNarrow(23, 7, 9); Pair b = randnNarrow(24, 9, 5); Pair wide = randn(25, 6);
+             Pair bias = wide.view(new int[]{5}, new int[]{1}, 1)) {
+            check(path + " narrowed operands, bias one element in (4-byte aligned)", a, b, bias, F32);
+        }
+        try (Pair a = randn(26, 5, 8); Pair b = randn(27, 8, 6); Pair wide = randn(28, 6, 2);
+             Pair bias = wide.view(new int[]{6}, new int[]{2}, 0)) {
+            check(path + " strided bias", a, b, bias, F32);
+        }
+        try (Pair a0 = randn(29, 3, 77, 128); Pair b0 = randnT(30, 128, 96); Pair c0 = randn(31, 96);
+             Pair a = bf16(a0); Pair b = bf16(b0); Pair bias = bf16(c0)) {
+            check(path + " bf16 batched + bias", a, b, bias, BF16);
+        }
+        try (Pair a0 = randnT(32, 2, 45, 33); Pair b0 = randn(33, 2, 33, 19); Pair c0 = randn(34, 19);
+             Pair a = bf16(a0); Pair b = bf16(b0); Pair bias = bf16(c0)) {
+            check(path + " bf16 transposed, odd sizes + bias", a, b, bias, BF16);
+        }
+        CudaGemm.allowTf32(true);
+        try (Pair a = randn(35, 256, 512); Pair b = randnT(36, 512, 128); Pair bias = randn(37, 128)) {
+            check(path + " tf32 + bias", a, b, bias, TF32);
+        }
+        try (Pair a = randn(38, 4, 64, 96); Pair b = randn(39, 4, 96, 72)) {
+            check(path + " tf32 batched", a, b, null, TF32);
+        }
+        CudaGemm.allowTf32(false);
+    }
+
+    @Test
+    void biasInTheEpilogue() {
+        biasCases("cuBLASLt");
+    }
+
+    @Test
+    void theFallbackAgrees() {
+        CudaGemm.useLt(false);
+        biasCases("cublasGemmStridedBatchedEx");
+        layoutsAndBatches();
+    }
+
+    @Test
+    void aRepeatedShapeReusesItsPlan() {
+        CudaLt lt = CudaContext.get(0).lt();
+        try (Pair a = randn(40, 64, 96); Pair b = randnT(41, 96, 80); Pair bias = randn(42, 80)) {
+            long fallbacks = lt.fallbacks();
+            check("first", a, b, bias, F32);
+            assertEquals(fallbacks, lt.fallbacks(), "cuBLASLt has an algorithm for an aligned F32 GEMM with bias");
+            long queries = lt.heuristicQueries();
+            int plans = lt.plans();
+            for (int i = 0; i < 3; i++) check("again " + i, a, b, bias, F32);
+            assertEquals(queries, lt.heuristicQueries(), "no new heuristic query for a shape seen before");
+            assertEquals(plans, lt.plans());
+            assertTrue(plans > 0);
         }
     }
 }
