@@ -9,6 +9,7 @@ import dev.clipvil.tensor.Tensor;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,7 +80,7 @@ public final class Autograd {
     private static void run(Tensor root, Tensor seed) {
         Node rootNode = (Node) root.gradFn();
         if (rootNode == null) {
-            accumulateLeaf(root, seed);
+            accumulateLeaf(root, seed, false); // the caller's tensor: copied, never taken
             return;
         }
         List<Node> order = topoOrder(rootNode);
@@ -91,13 +92,19 @@ public final class Autograd {
             Tensor[] gin = node.apply(g);
             node.release();
             // Each gradient routed onward gets a handle of its own, so that freeing one never frees
-            // another (a rule may pass g straight through, or return one tensor for two inputs).
+            // another (a rule may pass g straight through, or return one tensor for two inputs); all
+            // handles are made before any is consumed.
+            Tensor[] owns = new Tensor[gin.length];
             Map<Tensor, Boolean> handed = new IdentityHashMap<>();
             for (int i = 0; i < gin.length; i++) {
                 Tensor gi = gin[i];
                 if (gi == null) continue;
-                Tensor own = gi == g || handed.containsKey(gi) ? gi.asStrided(gi.shape(), gi.strides(), gi.offset()) : gi;
+                owns[i] = gi == g || handed.containsKey(gi) ? gi.asStrided(gi.shape(), gi.strides(), gi.offset()) : gi;
                 handed.put(gi, Boolean.TRUE);
+            }
+            for (int i = 0; i < gin.length; i++) {
+                Tensor gi = gin[i], own = owns[i];
+                if (gi == null) continue;
                 Tensor in = node.inputs[i];
                 Node producer = (Node) in.gradFn();
                 if (producer != null) {
@@ -110,8 +117,7 @@ public final class Autograd {
                         if (prev != seed) prev.close();
                         own.close();
                     }
-                } else {
-                    if (in.requiresGrad()) accumulateLeaf(in, own);
+                } else if (!(in.requiresGrad() && accumulateLeaf(in, own, own == gi))) {
                     own.close();
                 }
             }
@@ -119,16 +125,34 @@ public final class Autograd {
         }
     }
 
-    private static void accumulateLeaf(Tensor leaf, Tensor g) {
+    /**
+     * Adds {@code g} into {@code leaf.grad()}. The first gradient of a leaf is taken over as its grad
+     * when nothing else can see it (its storage has this one handle, it is dense and of the leaf's
+     * shape and dtype) and {@code mayTake} (it is not the caller's tensor): no copy, as
+     * PyTorch steals a gradient nobody else holds. Returns true when {@code g} became the grad (the
+     * caller must not close it); otherwise the caller still owns it.
+     */
+    private static boolean accumulateLeaf(Tensor leaf, Tensor g, boolean mayTake) {
         Backend be = Backends.of(leaf);
         Tensor existing = leaf.grad();
-        if (existing == null) {
-            Tensor copy = MemoryScope.detach(be.empty(leaf.dtype(), leaf.shape()));
-            be.copy(g, copy);
-            leaf.setGrad(copy);
-        } else {
+        if (existing != null) {
             be.axpby(existing, 1.0, g, 1.0);
+            return false;
         }
+        if (mayTake && stealable(g, leaf)) {
+            leaf.setGrad(MemoryScope.detach(g));
+            return true;
+        }
+        Tensor copy = MemoryScope.detach(be.empty(leaf.dtype(), leaf.shape()));
+        be.copy(g, copy);
+        leaf.setGrad(copy);
+        return false;
+    }
+
+    private static boolean stealable(Tensor g, Tensor leaf) {
+        return g.dtype() == leaf.dtype() && g.device().equals(leaf.device()) && Arrays.equals(g.shape(), leaf.shape())
+                && g.isContiguous() && g.offset() == 0 && g.numel() == g.storage().numel() && g.storage().hasOneHandle()
+                && g.gradFn() == null && !g.requiresGrad();
     }
 
     /** Nodes reachable from {@code root}, each after every node that feeds gradient into it. */

@@ -62,6 +62,9 @@ public abstract class Storage {
 
     public final synchronized boolean isFreed() { return refs < 0; }
 
+    /** True when exactly one tensor handle refers to this storage (no view or alias of it is alive). */
+    public final synchronized boolean hasOneHandle() { return refs == 1; }
+
     /**
      * The elements on the host: this storage itself on the CPU, a fresh copy (which the caller frees
      * with {@link #freeHostCopy}) elsewhere.

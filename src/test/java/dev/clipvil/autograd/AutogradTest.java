@@ -44,6 +44,43 @@ class AutogradTest {
         x.close();
     }
 
+    /**
+     * A leaf's first gradient is taken over without a copy only when nothing else can see it: a rule
+     * that returns one fresh tensor for two leaves still gives each its own grad (a later in-place
+     * accumulation into one must not show in the other), and a caller's seed is never taken.
+     */
+    @Test
+    void takenGradientsNeverAlias() {
+        Tensor a = Tensor.of(new float[]{1, 2}, 2).requiresGrad(true), b = Tensor.of(new float[]{3, 4}, 2).requiresGrad(true);
+        try (MemoryScope s = MemoryScope.open()) {
+            // out = a + b, backward hands the same fresh tensor (2 * g) to both inputs
+            Tensor out = Autograd.record("twice", Tensor.of(new float[]{4, 6}, 2), new Tensor[]{a, b}, null, (g, sv) -> {
+                Tensor t = Elementwise.mul(g, 2.0);
+                return new Tensor[]{t, t};
+            });
+            // a is used once more: its grad gets a second contribution added in place
+            Tensor loss = Reductions.sum(Elementwise.add(out, Elementwise.mul(a, 10.0)));
+            Autograd.backward(loss);
+        }
+        assertArrayEquals(new float[]{12, 12}, a.grad().toFloatArray());
+        assertArrayEquals(new float[]{2, 2}, b.grad().toFloatArray());
+
+        // a fresh gradient of the leaf's shape becomes its grad, and stays valid after the step's scope closes
+        Tensor w = Tensor.of(new float[]{1, 2, 3}, 3).requiresGrad(true);
+        try (MemoryScope s = MemoryScope.open()) {
+            Autograd.backward(Reductions.sum(Elementwise.mul(w, w)));
+        }
+        assertArrayEquals(new float[]{2, 4, 6}, w.grad().toFloatArray());
+
+        // the root is the leaf: the caller's gradient is copied, so closing it leaves the grad intact
+        Tensor leaf = Tensor.of(new float[]{5, 6}, 2).requiresGrad(true);
+        Tensor seed = Tensor.of(new float[]{0.5f, 0.25f}, 2);
+        Autograd.backward(leaf, seed);
+        seed.close();
+        assertArrayEquals(new float[]{0.5f, 0.25f}, leaf.grad().toFloatArray());
+        for (Tensor t : new Tensor[]{a, b, w, leaf}) t.close();
+    }
+
     @Test
     void noGradModeRecordsNothing() {
         Tensor x = Tensor.of(new float[]{1, 2}, 2).requiresGrad(true);
