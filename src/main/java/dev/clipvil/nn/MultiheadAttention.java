@@ -59,21 +59,15 @@ public class MultiheadAttention extends Module {
                     + " and value " + Shapes.str(value.shape()) + " do not agree on batch and key length");
         }
         Tensor w = param("in_proj_weight"), b = param("in_proj_bias");
-        Tensor q, k, v;
-        if (query == key && key == value) {
-            // self-attention: one GEMM for q, k and v, split by views
-            Tensor qkv = Views.view(dev.clipvil.ops.Linear.linear(query, w, b), n, sq, 3, numHeads, headDim);
-            Tensor per = Views.permute(qkv, 2, 0, 3, 1, 4); // [3, N, H, S, D]
-            q = Views.select(per, 0, 0);
-            k = Views.select(per, 0, 1);
-            v = Views.select(per, 0, 2);
-        } else {
-            q = heads(project(query, w, b, 0), sq);
-            k = heads(project(key, w, b, 1), sk);
-            v = heads(project(value, w, b, 2), sk);
-        }
         Tensor mask = combinedMask(attnMask, keyPaddingMask, n, sq, sk, query.dtype());
-        Tensor o = Attention.scaledDotProduct(q, k, v, mask, false, Double.NaN);        // [N, H, Sq, D]
+        Tensor o;                                                                        // [N, H, Sq, D]
+        if (query == key && key == value) {
+            // self-attention: one GEMM for q, k and v, read in place (one packed gradient in backward)
+            o = Attention.packedSelfAttention(dev.clipvil.ops.Linear.linear(query, w, b), numHeads, mask, false, Double.NaN);
+        } else {
+            Tensor q = heads(project(query, w, b, 0), sq), k = heads(project(key, w, b, 1), sk), v = heads(project(value, w, b, 2), sk);
+            o = Attention.scaledDotProduct(q, k, v, mask, false, Double.NaN);
+        }
         Tensor merged = Views.reshape(Views.permute(o, 0, 2, 1, 3), n, sq, embedDim);  // [N, Sq, E]
         return outProj.forward(merged);
     }

@@ -1,11 +1,14 @@
 package dev.clipvil.ops;
 
 import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.ShapeException;
 import dev.clipvil.tensor.Tensor;
 import dev.clipvil.testing.GradCheck;
 import org.junit.jupiter.api.Test;
 
 import static dev.clipvil.testing.GradCheck.input;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class AttentionGradTest {
     private static final double DEFAULT = Double.NaN;
@@ -17,6 +20,33 @@ class AttentionGradTest {
         GradCheck.check("attention(causal, Sq<Sk)", t -> Attention.scaledDotProduct(t[0], t[1], t[2], null, true, 0.7), q, k, v);
         Tensor q2 = input(4, 1, 2, 5, 4), k2 = input(5, 1, 2, 3, 4), v2 = input(6, 1, 2, 3, 4);
         GradCheck.check("attention(causal, Sq>Sk)", t -> Attention.scaledDotProduct(t[0], t[1], t[2], null, true, 0), q2, k2, v2);
+    }
+
+    /** The three heads' views of a packed [N, S, 3E] projection, through recorded views (the unpacked route). */
+    private static Tensor unpacked(Tensor qkv, int heads, Tensor mask, boolean causal) {
+        int n = qkv.shape(0), s = qkv.shape(1), d = qkv.shape(2) / (3 * heads);
+        Tensor per = Views.permute(Views.view(qkv, n, s, 3, heads, d), 2, 0, 3, 1, 4);
+        return Attention.scaledDotProduct(Views.select(per, 0, 0), Views.select(per, 0, 1), Views.select(per, 0, 2), mask, causal, DEFAULT);
+    }
+
+    @Test
+    void packedSelfAttention() {
+        Tensor qkv = input(21, 2, 5, 18); // N 2, S 5, 2 heads of D 3
+        Tensor pad = Tensor.ofBools(new boolean[]{true, true, true, false, true, true, true, true, true, true}, 2, 1, 1, 5);
+        GradCheck.check("attention_packed", t -> Attention.packedSelfAttention(t[0], 2, null, false, DEFAULT), qkv);
+        GradCheck.check("attention_packed(key padding + causal)", t -> Attention.packedSelfAttention(t[0], 2, pad, true, DEFAULT), qkv);
+        GradCheck.check("attention_packed(transposed input)", t -> Attention.packedSelfAttention(Views.transpose(t[0], 0, 1), 2, null, false, DEFAULT),
+                input(22, 5, 2, 18));
+        // the same values and gradients as three recorded slices
+        for (boolean causal : new boolean[]{false, true}) {
+            float[][] packed = AutocastTest.run(t -> Attention.packedSelfAttention(t[0], 2, pad, causal, DEFAULT), AutocastTest.in(23, 2, 5, 18));
+            float[][] sliced = AutocastTest.run(t -> unpacked(t[0], 2, pad, causal), AutocastTest.in(23, 2, 5, 18));
+            for (int i = 0; i < packed.length; i++) {
+                assertArrayEquals(sliced[i], packed[i], 1e-6f, (i == 0 ? "output" : "gradient") + ", causal " + causal);
+            }
+        }
+        assertThrows(ShapeException.class,
+                () -> Attention.packedSelfAttention(input(24, 2, 5, 16), 2, null, false, DEFAULT));
     }
 
     @Test
