@@ -51,7 +51,13 @@
 //        gOut contiguous [B, H, Sq, dim]; lse, delta contiguous [B, H, Sq]; dqAcc F32 contiguous
 //        [B, H, Sq, dim] accumulated with atomicAdd (zeroed by the prep kernel); gk, gv
 //        contiguous [B, H, Sk, dim] of T, fully written. block 64 threads,
-//        grid (B*H, ceil(Sk/16), 1). Static smem.
+//        grid (B*H, ceil(Sk/16), 1). Static smem. (SIMT: F32 math; for bf16 the cross-check path.)
+//      clipvil_attn_bwd_bf16tc_d{D}: the same parameters, T = bf16, tensor cores (mma.sync m16n8k16,
+//        F32 accumulate). block 128 threads, grid (B*H, ceil(Sk/64), 1). D = 32, 64: static smem;
+//        D = 80, 96, 128: DYNAMIC smem of TB_SMEM_BYTES(D, TB_KV_SMEM(D)) bytes = 40448 (d80),
+//        47360 (d96), 96000 (d128); above 48 KB (d128) the function's
+//        CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES must be raised to that before its first
+//        launch (see the kernel's comment block for the tiling and why).
 //   3. only for bf16: clipvil_attn_f32_to_bf16(const float* src, bf16* dst, long long n)
 //        gq = bf16(dqAcc). block 256, grid (ceil(n/256) capped at 65535*4 is fine: grid-stride loop).
 //        For f32, pass gq itself as dqAcc and skip this step.
@@ -579,13 +585,12 @@ __device__ __forceinline__ void attn_bwd_simt(
 }
 
 // =============================================================================================
-// Backward, BF16 tensor cores, head dims up to 64 (the shared tiles of larger ones exceed the 48 KB
-// static limit; those use the SIMT backward). One CTA = 64 keys of one (b, h); 4 warps x 16 keys.
+// Backward, BF16 tensor cores. One CTA = 64 keys of one (b, h); 4 warps x 16 keys.
 // It walks the query blocks of 32 rows. Per block, each warp computes for its 16 keys (transposed
 // products, keys as the mma's M so the results stay in the warp's registers):
-//   S^T  = K_w Q^T       A = K rows (registers),  B[d][q] = Q[q][d]   from sQ[q][d]
+//   S^T  = K_w Q^T       A = K rows of the warp,  B[d][q] = Q[q][d]   from sQ[q][d]
 //   P^T  = exp(scale S^T + mask - lse[q])   (0 where hidden)
-//   dP^T = V_w gO^T      A = V rows (registers),  B[d][q] = gO[q][d]  from sG[q][d]
+//   dP^T = V_w gO^T      A = V rows of the warp,  B[d][q] = gO[q][d]  from sG[q][d]
 //   dS^T = P^T * (dP^T - delta[q])
 //   gv_w += P^T gO       A = P^T (C layout reused), B[q][d] = gO[q][d] from sGt[d][q]
 //   gk_w += dS^T Q       A = dS^T,                 B[q][d] = Q[q][d]  from sQt[d][q]
@@ -593,26 +598,67 @@ __device__ __forceinline__ void attn_bwd_simt(
 //   gq[32 q][D] += scale * dS K   A[q][key] from sDS, B[key][d] = K[key][d] from sKt[d][key]
 // (warp w: query rows 16 (w & 1).., dim tiles of half (w >> 1)), added to dqAcc with atomicAdd.
 // Fragment layout: see the forward tensor-core kernel above.
+//
+// Head dims and shared memory. The tiles (bytes, TB_SMEM_BYTES below) grow linearly with D:
+//   D = 32: 19 712   D = 64: 33 536  (static __shared__, as before)
+//   D = 80: 40 448   D = 96: 47 360  D = 128: 96 000  (dynamic shared memory, extern __shared__,
+//   for the three: one code path; d128 is above 48 KB, so the Java side raises its
+//   CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES once per function and device first)
+// Why the key tile stays at 64 for the large head dims (instead of 32 keys): the per-thread
+// register state is set by the 16 keys a warp owns, not by the tile (gk and gv accumulators are
+// D / 2 floats each per lane), so a 32-key tile would save no registers, while it would double
+// the Q / gO tile loads and the dq atomics per key. What limits D = 128 is registers: with the K
+// and V rows of the warp held as A fragments (D / 4 registers more, 64 at D = 128) next to the
+// 128 accumulators and the 32 of S^T / dP^T, ptxas spills (nvcc 13.0, sm_90a: 255 registers,
+// 44 B spill stores / 48 B spill loads; from shared memory: 236 registers, no spills). So for
+// D = 128 (TB_KV_SMEM) the K and V rows live in shared memory (sK[key][d], sV[key][d]: +34 816 B)
+// and the fragments are read per k-step (4 + 4 32-bit reads per lane per k16 step and query
+// block, small next to the B reads);
+// D <= 96 keeps them in registers. Occupancy: D = 128 at 96 000 B gives 2 CTAs (8 warps) per SM
+// on H100/H200 (227 KB) and 1 on A100 (163 KB); D = 80/96 (40-47 KB; 206-240 registers, no
+// spills) are register-bound at 2 CTAs (8 warps) per SM.
 // =============================================================================================
 #define TB_BK 64
 #define TB_BQ 32
+// K and V fragments from shared memory instead of registers (see above).
+#define TB_KV_SMEM(D) ((D) > 96)
+// Shared bytes of the tiles at head dim D (kv: with sK and sV), in the order they are carved out.
+#define TB_SMEM_BYTES(D, kv)                                                                          \
+    (2 * (2 * TB_BQ * ((D) + 8) + 2 * (D) * (TB_BQ + 8) + (D) * (TB_BK + 8) + TB_BQ * (TB_BK + 8) +   \
+          ((kv) ? 2 * TB_BK * ((D) + 8) : 0)) +                                                       \
+     2 * TB_BQ * 4)
 
-template <int D>
-__device__ __forceinline__ void attn_bwd_tc(
+// The block's dynamic shared memory (extern __shared__; the host emulator hands out a per-block buffer).
+#ifdef CLIPVIL_HOST_EMULATION
+#define CLIPVIL_DYNAMIC_SMEM(name) unsigned char* name = clipvil_emu_dynamic_smem()
+#else
+#define CLIPVIL_DYNAMIC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
+#endif
+
+template <int D, bool KV_SMEM>
+__device__ __forceinline__ void attn_bwd_tc_body(
     const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v, const bf16_t* __restrict__ gOut,
     const float* __restrict__ lse, const float* __restrict__ delta, const void* __restrict__ mask,
     float* __restrict__ dqAcc, bf16_t* __restrict__ gk, bf16_t* __restrict__ gv,
     int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
-    static_assert(D <= 64, "the tensor-core backward keeps its tiles in static shared memory: D <= 64");
-    __shared__ __align__(16) bf16_t sQ[TB_BQ][D + 8];
-    __shared__ __align__(16) bf16_t sG[TB_BQ][D + 8];
-    __shared__ __align__(16) bf16_t sQt[D][TB_BQ + 8];
-    __shared__ __align__(16) bf16_t sGt[D][TB_BQ + 8];
-    __shared__ __align__(16) bf16_t sKt[D][TB_BK + 8];
-    __shared__ __align__(16) bf16_t sDS[TB_BQ][TB_BK + 8];
-    __shared__ float sL[TB_BQ], sDelta[TB_BQ];
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale, unsigned char* smem) {
+    static_assert(D % 16 == 0 && D <= 128, "head dim instantiations are multiples of 16, at most 128");
+    // Carve the tiles (every row is a multiple of 16 bytes, so each tile stays 16-byte aligned).
+    // +8 halves of padding per row: conflict-free 32-bit fragment reads (see the forward kernel).
+    typedef bf16_t RowD[D + 8];
+    typedef bf16_t RowQ[TB_BQ + 8];
+    typedef bf16_t RowK[TB_BK + 8];
+    RowD* sQ = (RowD*)smem;                 // [TB_BQ][D + 8]
+    RowD* sG = sQ + TB_BQ;                  // [TB_BQ][D + 8]
+    RowQ* sQt = (RowQ*)(sG + TB_BQ);        // [D][TB_BQ + 8]
+    RowQ* sGt = sQt + D;                    // [D][TB_BQ + 8]
+    RowK* sKt = (RowK*)(sGt + D);           // [D][TB_BK + 8]
+    RowK* sDS = sKt + D;                    // [TB_BQ][TB_BK + 8]
+    RowD* sK = (RowD*)(sDS + TB_BQ);        // [TB_BK][D + 8], only with KV_SMEM
+    RowD* sV = sK + TB_BK;                  // [TB_BK][D + 8], only with KV_SMEM
+    float* sL = (float*)(KV_SMEM ? (unsigned char*)(sV + TB_BK) : (unsigned char*)sK);
+    float* sDelta = sL + TB_BQ;
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t = lane & 3;
@@ -630,23 +676,31 @@ __device__ __forceinline__ void attn_bwd_tc(
     float* dqh = dqAcc + (i64)bh * Sq * dim;
     const i64 mHead = (i64)b * msb + (i64)h * msh;
 
-    // K and V rows of the warp's 16 keys as A fragments; K^T of the CTA's 64 keys in shared memory.
-    unsigned kf[D / 16][4], vf[D / 16][4];
+    // K and V rows of the warp's 16 keys as A fragments (registers; with KV_SMEM read from sK / sV
+    // per k-step instead); K^T of the CTA's 64 keys in shared memory.
+    unsigned kf[KV_SMEM ? 1 : D / 16][4], vf[KV_SMEM ? 1 : D / 16][4];
+    if constexpr (!KV_SMEM) {
 #pragma unroll
-    for (int kk = 0; kk < D / 16; kk++) {
-        const int c0 = kk * 16 + 2 * t, c1 = c0 + 8;
-        kf[kk][0] = ld_bf16_bits(kh, jLo, Sk, c0, dim, kss, ksd) | (ld_bf16_bits(kh, jLo, Sk, c0 + 1, dim, kss, ksd) << 16);
-        kf[kk][1] = ld_bf16_bits(kh, jHi, Sk, c0, dim, kss, ksd) | (ld_bf16_bits(kh, jHi, Sk, c0 + 1, dim, kss, ksd) << 16);
-        kf[kk][2] = ld_bf16_bits(kh, jLo, Sk, c1, dim, kss, ksd) | (ld_bf16_bits(kh, jLo, Sk, c1 + 1, dim, kss, ksd) << 16);
-        kf[kk][3] = ld_bf16_bits(kh, jHi, Sk, c1, dim, kss, ksd) | (ld_bf16_bits(kh, jHi, Sk, c1 + 1, dim, kss, ksd) << 16);
-        vf[kk][0] = ld_bf16_bits(vh, jLo, Sk, c0, dim, vss, vsd) | (ld_bf16_bits(vh, jLo, Sk, c0 + 1, dim, vss, vsd) << 16);
-        vf[kk][1] = ld_bf16_bits(vh, jHi, Sk, c0, dim, vss, vsd) | (ld_bf16_bits(vh, jHi, Sk, c0 + 1, dim, vss, vsd) << 16);
-        vf[kk][2] = ld_bf16_bits(vh, jLo, Sk, c1, dim, vss, vsd) | (ld_bf16_bits(vh, jLo, Sk, c1 + 1, dim, vss, vsd) << 16);
-        vf[kk][3] = ld_bf16_bits(vh, jHi, Sk, c1, dim, vss, vsd) | (ld_bf16_bits(vh, jHi, Sk, c1 + 1, dim, vss, vsd) << 16);
+        for (int kk = 0; kk < D / 16; kk++) {
+            const int c0 = kk * 16 + 2 * t, c1 = c0 + 8;
+            kf[kk][0] = ld_bf16_bits(kh, jLo, Sk, c0, dim, kss, ksd) | (ld_bf16_bits(kh, jLo, Sk, c0 + 1, dim, kss, ksd) << 16);
+            kf[kk][1] = ld_bf16_bits(kh, jHi, Sk, c0, dim, kss, ksd) | (ld_bf16_bits(kh, jHi, Sk, c0 + 1, dim, kss, ksd) << 16);
+            kf[kk][2] = ld_bf16_bits(kh, jLo, Sk, c1, dim, kss, ksd) | (ld_bf16_bits(kh, jLo, Sk, c1 + 1, dim, kss, ksd) << 16);
+            kf[kk][3] = ld_bf16_bits(kh, jHi, Sk, c1, dim, kss, ksd) | (ld_bf16_bits(kh, jHi, Sk, c1 + 1, dim, kss, ksd) << 16);
+            vf[kk][0] = ld_bf16_bits(vh, jLo, Sk, c0, dim, vss, vsd) | (ld_bf16_bits(vh, jLo, Sk, c0 + 1, dim, vss, vsd) << 16);
+            vf[kk][1] = ld_bf16_bits(vh, jHi, Sk, c0, dim, vss, vsd) | (ld_bf16_bits(vh, jHi, Sk, c0 + 1, dim, vss, vsd) << 16);
+            vf[kk][2] = ld_bf16_bits(vh, jLo, Sk, c1, dim, vss, vsd) | (ld_bf16_bits(vh, jLo, Sk, c1 + 1, dim, vss, vsd) << 16);
+            vf[kk][3] = ld_bf16_bits(vh, jHi, Sk, c1, dim, vss, vsd) | (ld_bf16_bits(vh, jHi, Sk, c1 + 1, dim, vss, vsd) << 16);
+        }
     }
     for (int e = tid; e < TB_BK * D; e += blockDim.x) {
         const int c = e / D, d = e % D;
-        sKt[d][c] = (bf16_t)ld_bf16_bits(kh, j0 + c, Sk, d, dim, kss, ksd);
+        const bf16_t kv = (bf16_t)ld_bf16_bits(kh, j0 + c, Sk, d, dim, kss, ksd);
+        sKt[d][c] = kv;
+        if constexpr (KV_SMEM) {
+            sK[c][d] = kv;
+            sV[c][d] = (bf16_t)ld_bf16_bits(vh, j0 + c, Sk, d, dim, vss, vsd);
+        }
     }
 
     float accK[D / 8][4], accV[D / 8][4];
@@ -682,12 +736,30 @@ __device__ __forceinline__ void attn_bwd_tc(
             for (int e = 0; e < 4; e++) s[nt][e] = dp[nt][e] = 0.f;
 #pragma unroll
         for (int kk = 0; kk < D / 16; kk++) {
+            unsigned ka[4], va[4];
+            if constexpr (KV_SMEM) {  // A fragments of the warp's K and V rows, read for this k-step
+                const int r0 = warp * 16 + g, cb = kk * 16 + 2 * t;
+                ka[0] = *(const unsigned*)&sK[r0][cb];
+                ka[1] = *(const unsigned*)&sK[r0 + 8][cb];
+                ka[2] = *(const unsigned*)&sK[r0][cb + 8];
+                ka[3] = *(const unsigned*)&sK[r0 + 8][cb + 8];
+                va[0] = *(const unsigned*)&sV[r0][cb];
+                va[1] = *(const unsigned*)&sV[r0 + 8][cb];
+                va[2] = *(const unsigned*)&sV[r0][cb + 8];
+                va[3] = *(const unsigned*)&sV[r0 + 8][cb + 8];
+            } else {
+#pragma unroll
+                for (int r = 0; r < 4; r++) {
+                    ka[r] = kf[kk][r];
+                    va[r] = vf[kk][r];
+                }
+            }
 #pragma unroll
             for (int nt = 0; nt < TB_BQ / 8; nt++) {
                 const bf16_t* qr = &sQ[nt * 8 + g][kk * 16 + 2 * t];
-                mma_bf16_16816(s[nt], kf[kk], *(const unsigned*)qr, *(const unsigned*)(qr + 8));
+                mma_bf16_16816(s[nt], ka, *(const unsigned*)qr, *(const unsigned*)(qr + 8));
                 const bf16_t* gr = &sG[nt * 8 + g][kk * 16 + 2 * t];
-                mma_bf16_16816(dp[nt], vf[kk], *(const unsigned*)gr, *(const unsigned*)(gr + 8));
+                mma_bf16_16816(dp[nt], va, *(const unsigned*)gr, *(const unsigned*)(gr + 8));
             }
         }
 
@@ -790,6 +862,35 @@ __device__ __forceinline__ void attn_bwd_tc(
             }
         }
     }
+}
+
+// D <= 64: the tiles in static shared memory (no launch attribute needed).
+template <int D>
+__device__ __forceinline__ void attn_bwd_tc(
+    const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v, const bf16_t* __restrict__ gOut,
+    const float* __restrict__ lse, const float* __restrict__ delta, const void* __restrict__ mask,
+    float* __restrict__ dqAcc, bf16_t* __restrict__ gk, bf16_t* __restrict__ gv,
+    int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    static_assert(D <= 64 && TB_SMEM_BYTES(D, false) <= 48 * 1024, "static tiles: D <= 64 (use attn_bwd_tc_dyn above)");
+    __shared__ __align__(16) unsigned char smem[TB_SMEM_BYTES(D, false)];
+    attn_bwd_tc_body<D, false>(q, k, v, gOut, lse, delta, mask, dqAcc, gk, gv, B, H, Sq, Sk, dim, qsb, qsh, qss, qsd,
+                               ksb, ksh, kss, ksd, vsb, vsh, vss, vsd, maskKind, msb, msh, msq, msk, causal, scale, smem);
+}
+
+// D = 80, 96, 128: the tiles in dynamic shared memory; launch with TB_SMEM_BYTES(D, TB_KV_SMEM(D)) bytes.
+template <int D>
+__device__ __forceinline__ void attn_bwd_tc_dyn(
+    const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v, const bf16_t* __restrict__ gOut,
+    const float* __restrict__ lse, const float* __restrict__ delta, const void* __restrict__ mask,
+    float* __restrict__ dqAcc, bf16_t* __restrict__ gk, bf16_t* __restrict__ gv,
+    int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    CLIPVIL_DYNAMIC_SMEM(smem);
+    attn_bwd_tc_body<D, TB_KV_SMEM(D)>(q, k, v, gOut, lse, delta, mask, dqAcc, gk, gv, B, H, Sq, Sk, dim, qsb, qsh, qss, qsd,
+                                       ksb, ksh, kss, ksd, vsb, vsh, vss, vsd, maskKind, msb, msh, msq, msk, causal, scale, smem);
 }
 
 // =============================================================================================
@@ -980,7 +1081,7 @@ extern "C" __global__ void clipvil_attn_bwd_bf16_d128(
     attn_bwd_simt<bf16_t, 128>(BWD_ARGS);
 }
 
-// tensor-core backward (BF16, D <= 64): block 128 threads, grid (B*H, ceil(Sk/64), 1)
+// tensor-core backward (BF16, D = 32, 64): block 128 threads, grid (B*H, ceil(Sk/64), 1), static shared memory
 extern "C" __global__ void clipvil_attn_bwd_bf16tc_d32(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
@@ -994,6 +1095,30 @@ extern "C" __global__ void clipvil_attn_bwd_bf16tc_d64(
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
     int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
     attn_bwd_tc<64>(BWD_ARGS);
+}
+
+// tensor-core backward (BF16, D = 80, 96, 128): block 128 threads, grid (B*H, ceil(Sk/64), 1), dynamic
+// shared memory of TB_SMEM_BYTES(D, TB_KV_SMEM(D)) bytes: 40 448 (d80), 47 360 (d96), 96 000 (d128).
+extern "C" __global__ void clipvil_attn_bwd_bf16tc_d80(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_tc_dyn<80>(BWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16tc_d96(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_tc_dyn<96>(BWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16tc_d128(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_tc_dyn<128>(BWD_ARGS);
 }
 
 extern "C" __global__ void clipvil_attn_bwd_prep_f32(const float* gOut, const float* out, float* delta, float* dqAcc, int rows, int dim) {

@@ -2,7 +2,8 @@
 // arithmetic, tiling, masking and reductions can be run and checked on a machine with no GPU.
 // Every CUDA thread of a block is a std::thread; __syncthreads is a block barrier; warp shuffles and
 // mma.sync go through per-warp buffers and warp barriers. Blocks run one after another (so
-// `__shared__` arrays become function statics). mma.sync m16n8k16 is emulated from the PTX ISA's
+// `__shared__` arrays become function statics; dynamic shared memory is a per-block buffer,
+// LAUNCH_SMEM). mma.sync m16n8k16 is emulated from the PTX ISA's
 // fragment layout table: this checks the kernels against that table, not the table itself.
 // Slow and for small shapes only. Used by run.sh in this folder; not part of the build.
 //
@@ -63,14 +64,23 @@ struct EmuWarp {
 struct EmuBlock {
     std::unique_ptr<std::barrier<>> bar;
     std::vector<EmuWarp> warps;
-    explicit EmuBlock(int n) : bar(new std::barrier<>(n)), warps(n / 32) {
+    // The block's dynamic shared memory (extern __shared__; new[] aligns it to 16), filled with 0xff
+    // bytes (a bf16 / f32 NaN pattern) so that a read of a byte the kernel never wrote shows up as
+    // NaN in the outputs.
+    std::unique_ptr<unsigned char[]> dyn;
+    EmuBlock(int n, size_t dynBytes) : bar(new std::barrier<>(n)), warps(n / 32), dyn(new unsigned char[dynBytes + 1]) {
         for (auto& w : warps) w.bar.reset(new std::barrier<>(32));
+        std::memset(dyn.get(), 0xff, dynBytes + 1);
     }
 };
 inline EmuBlock* emu_block;
 inline std::mutex emu_atomic;
 
 inline void __syncthreads() { emu_block->bar->arrive_and_wait(); }
+
+// The running block's dynamic shared memory: what `extern __shared__ unsigned char smem[]` names on
+// the GPU (the kernel files spell it through a macro that expands to this call under emulation).
+inline unsigned char* clipvil_emu_dynamic_smem() { return emu_block->dyn.get(); }
 
 inline float __shfl_xor_sync(unsigned, float v, int off) {
     EmuWarp& w = emu_block->warps[emu_tid >> 5];
@@ -134,14 +144,14 @@ inline void clipvil_emu_mma_bf16_16816(float* c, const unsigned* a, unsigned b0,
 }
 
 template <class F>
-void emu_launch(dim3 grid, dim3 block, F f) {
+void emu_launch(dim3 grid, dim3 block, F f, size_t dynamicSmemBytes = 0) {
     blockDim = block;
     gridDim = grid;
     int nt = block.x * block.y * block.z;
     for (unsigned z = 0; z < grid.z; z++)
         for (unsigned y = 0; y < grid.y; y++)
             for (unsigned x = 0; x < grid.x; x++) {
-                EmuBlock b(nt);
+                EmuBlock b(nt, dynamicSmemBytes);
                 emu_block = &b;
                 std::vector<std::thread> ts;
                 ts.reserve(nt);
@@ -159,6 +169,8 @@ void emu_launch(dim3 grid, dim3 block, F f) {
 
 template <class T> using vec = std::vector<T>;
 #define LAUNCH(K, GRID, BLOCK, ...) emu_launch(GRID, BLOCK, [&] { K(__VA_ARGS__); })
+// A launch with SMEM bytes of dynamic shared memory.
+#define LAUNCH_SMEM(K, GRID, BLOCK, SMEM, ...) emu_launch(GRID, BLOCK, [&] { K(__VA_ARGS__); }, (size_t)(SMEM))
 #else
 #include <cuda_runtime.h>
 
@@ -185,6 +197,14 @@ inline void emu_sync(const char* kernel) {
     if (e != cudaSuccess) { std::fprintf(stderr, "FAIL %s: %s\n", kernel, cudaGetErrorString(e)); std::exit(2); }
 }
 #define LAUNCH(K, GRID, BLOCK, ...) do { K<<<GRID, BLOCK>>>(__VA_ARGS__); emu_sync(#K); } while (0)
+// Above 48 KB a kernel must opt in to its dynamic shared memory first (as the Java side does once per function).
+#define LAUNCH_SMEM(K, GRID, BLOCK, SMEM, ...)                                                             \
+    do {                                                                                                  \
+        if (cudaFuncSetAttribute(K, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)(SMEM)) != cudaSuccess) \
+            emu_sync("cudaFuncSetAttribute(" #K ")");                                                     \
+        K<<<GRID, BLOCK, (size_t)(SMEM)>>>(__VA_ARGS__);                                                  \
+        emu_sync(#K);                                                                                     \
+    } while (0)
 #endif
 
 // ---- test helpers ---------------------------------------------------------------------------

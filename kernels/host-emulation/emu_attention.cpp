@@ -10,6 +10,7 @@ template <int D> __global__ void k_fwd_bf16tc(FWD_PARAMS(bf16_t)) { attn_fwd_tc<
 template <int D> __global__ void k_bwd_f32(BWD_PARAMS(float)) { attn_bwd_simt<float, D>(BWD_ARGS); }
 template <int D> __global__ void k_bwd_bf16simt(BWD_PARAMS(bf16_t)) { attn_bwd_simt<bf16_t, D>(BWD_ARGS); }
 template <int D> __global__ void k_bwd_bf16tc(BWD_PARAMS(bf16_t)) { attn_bwd_tc<D>(BWD_ARGS); }
+template <int D> __global__ void k_bwd_bf16tc_dyn(BWD_PARAMS(bf16_t)) { attn_bwd_tc_dyn<D>(BWD_ARGS); }
 template <typename T> __global__ void k_prep(const T* gOut, const T* out, float* delta, float* dqAcc, int rows, int dim) {
     attn_bwd_prep<T>(gOut, out, delta, dqAcc, rows, dim);
 }
@@ -139,7 +140,7 @@ static void runCase(const Case& c) {
         const void* mask = d.kind == 1 ? (const void*)d.maskF.data() : d.kind == 2 ? (const void*)d.maskB.data() : nullptr;
         vec<float> lse = nanv(rows), delta = nanv(rows), dq = nanv(nq);
         vec<float> out32, gq32, gk32, gv32;
-        const char* vn = variant == 0 ? "f32" : variant == 1 ? (DT <= 64 ? "bf16-tc(bwd tc)" : "bf16-tc(bwd simt)") : "bf16-simt";
+        const char* vn = variant == 0 ? "f32" : variant == 1 ? (DT <= 64 ? "bf16-tc(bwd tc)" : "bf16-tc(bwd tc dyn)") : "bf16-simt";
         // the kernels' stride and mask arguments, in their order
 #define STRIDES d.qs[0], d.qs[1], d.qs[2], d.qs[3], d.ks[0], d.ks[1], d.ks[2], d.ks[3], d.vs[0], d.vs[1], d.vs[2], d.vs[3], \
                 d.kind, d.ms[0], d.ms[1], d.ms[2], d.ms[3], (int)c.causal, (float)scale
@@ -164,15 +165,15 @@ static void runCase(const Case& c) {
                        lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
             LAUNCH(k_prep<bf16_t>, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), go.data(), out.data(), delta.data(), dq.data(),
                    (int)rows, c.dim);
-            bool tcBwd = false;
-            if constexpr (DT <= 64) {
-                if (variant == 1) {  // the tensor-core backward
-                    tcBwd = true;
+            if (variant == 1) {  // the tensor-core backward: static shared memory up to D = 64, dynamic above
+                if constexpr (DT <= 64)
                     LAUNCH(k_bwd_bf16tc<DT>, dim3(bh, (c.Sk + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), go.data(), lse.data(),
                            delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
-                }
-            }
-            if (!tcBwd)
+                else
+                    LAUNCH_SMEM(k_bwd_bf16tc_dyn<DT>, dim3(bh, (c.Sk + 63) / 64, 1), dim3(128, 1, 1), TB_SMEM_BYTES(DT, TB_KV_SMEM(DT)), q.data(),
+                                k.data(), v.data(), go.data(), lse.data(), delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq,
+                                c.Sk, c.dim, STRIDES);
+            } else
                 LAUNCH(k_bwd_bf16simt<DT>, dim3(bh, (c.Sk + 15) / 16, 1), dim3(64, 1, 1), q.data(), k.data(), v.data(), go.data(), lse.data(),
                        delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
             LAUNCH(clipvil_attn_f32_to_bf16, dim3(4, 1, 1), dim3(256, 1, 1), dq.data(), gq.data(), (long long)nq);
@@ -203,6 +204,12 @@ int main() {
     runCase<64>({2, 2, 130, 130, 64, 2, true, true});
     runCase<32>({1, 1, 20, 70, 32, 4, false, false});
     runCase<64>({1, 1, 77, 50, 64, 1, true, false});
+    // the tensor-core backward at the large head dims (dynamic shared memory): odd lengths, a
+    // partial head dim (dim < D), every mask kind, causal with Sq != Sk, permuted q
+    runCase<80>({1, 2, 77, 50, 80, 1, true, true});
+    runCase<96>({1, 1, 197, 40, 88, 2, false, false});
+    runCase<128>({1, 1, 77, 77, 128, 1, true, false});
+    runCase<128>({1, 1, 50, 131, 120, 4, false, true});
     std::printf(emu_failures ? "%d FAILED\n" : "all passed\n", emu_failures);
     return emu_failures ? 1 : 0;
 }

@@ -15,9 +15,9 @@ import java.util.Arrays;
  * {@code attentionBackward} with the device context first.
  *
  * <p>Kernel choice: F32 runs the SIMT kernels (plain FMA, exact F32); BF16 runs the tensor-core
- * forward (mma.sync, F32 accumulation) and, for head dims up to 64, the tensor-core backward (larger
- * head dims use the SIMT backward: BF16 loads, F32 math). {@code CLIPVIL_ATTN_SIMT=1} switches BF16
- * to the SIMT kernels in both directions (a cross-check of the tensor-core paths). Each kernel is
+ * forward and backward (mma.sync, F32 accumulation) at every head dim. {@code CLIPVIL_ATTN_SIMT=1}
+ * switches BF16 to the SIMT kernels in both directions (BF16 loads, F32 math: a cross-check of the
+ * tensor-core paths). Each kernel is
  * compiled for head dims 32, 64, 80, 96, 128 and takes the real head dim as an argument, so the
  * smallest instantiation at least as large is used (loads past the head dim read zeros). F16 data,
  * head dims above 128 and a value head dim different from the query's go through the
@@ -29,30 +29,63 @@ import java.util.Arrays;
  * CLIP's 50-257 tokens give 1-9 query blocks per head and, at batch 256 x 12 heads, thousands of CTAs.
  * Backward: one CTA per (batch x head, key block) walking the query blocks (16 keys and 64 threads
  * for SIMT, 64 keys and 4 warps for tensor cores); gk/gv accumulate in registers, gq by F32
- * atomicAdd into a buffer the pre-kernel zeroes (then cast to BF16 for BF16 data).
+ * atomicAdd into a buffer the pre-kernel zeroes (then cast to BF16 for BF16 data). The tensor-core
+ * backward keeps its tiles in static shared memory at head dims 32 and 64 and in dynamic shared
+ * memory at 80, 96 and 128 ({@link #tcBackwardSharedBytes}: 40 448, 47 360 and 96 000 bytes; the
+ * kernels opt in to it once per function, see {@link Kernel#withDynamicShared}).
  */
 final class CudaAttention {
     private CudaAttention() {}
 
     static final int[] HEAD_DIMS = {32, 64, 80, 96, 128};
+    /** Key-block and query-block rows of the tensor-core backward (TB_BK, TB_BQ in attention.cu). */
+    private static final int TB_BK = 64, TB_BQ = 32;
+
     private static final Kernel[] FWD_F32 = family("clipvil_attn_fwd_f32_d");
     private static final Kernel[] FWD_BF16 = family("clipvil_attn_fwd_bf16_d");
     private static final Kernel[] FWD_BF16_SIMT = family("clipvil_attn_fwd_bf16simt_d");
     private static final Kernel[] BWD_F32 = family("clipvil_attn_bwd_f32_d");
     private static final Kernel[] BWD_BF16 = family("clipvil_attn_bwd_bf16_d");
-    /** Tensor-core backward, head dims 32 and 64 only (larger tiles exceed 48 KB of static shared memory). */
-    static final Kernel[] BWD_BF16_TC = {Kernel.of("attention", "clipvil_attn_bwd_bf16tc_d32"), Kernel.of("attention", "clipvil_attn_bwd_bf16tc_d64")};
+    /** Tensor-core backward per head dim: static shared memory up to 64, dynamic above (sizes from {@link #tcBackwardSharedBytes}). */
+    static final Kernel[] BWD_BF16_TC = tcBackwardFamily();
     /** The backward's pre-kernel per dtype: [0] F32, [1] BF16. */
     static final Kernel[] PREP = {Kernel.of("attention", "clipvil_attn_bwd_prep_f32"), Kernel.of("attention", "clipvil_attn_bwd_prep_bf16")};
 
     /** Rows per forward CTA of the SIMT and tensor-core kernels, keys per backward CTA. */
-    private static final int SIMT_ROWS = 32, TC_ROWS = 64, BWD_KEYS = 16, TC_BWD_KEYS = 64;
+    private static final int SIMT_ROWS = 32, TC_ROWS = 64, BWD_KEYS = 16, TC_BWD_KEYS = TB_BK;
     private static final boolean FORCE_SIMT = "1".equals(System.getenv("CLIPVIL_ATTN_SIMT"));
 
     private static Kernel[] family(String prefix) {
         Kernel[] ks = new Kernel[HEAD_DIMS.length];
         for (int i = 0; i < ks.length; i++) ks[i] = Kernel.of("attention", prefix + HEAD_DIMS[i]);
         return ks;
+    }
+
+    private static Kernel[] tcBackwardFamily() {
+        Kernel[] ks = new Kernel[HEAD_DIMS.length];
+        for (int i = 0; i < ks.length; i++) {
+            String name = "clipvil_attn_bwd_bf16tc_d" + HEAD_DIMS[i];
+            ks[i] = Kernel.withDynamicShared("attention", name, tcBackwardSharedBytes(HEAD_DIMS[i]));
+        }
+        return ks;
+    }
+
+    /**
+     * Dynamic shared memory of the tensor-core backward at head-dim instantiation {@code d}: 0 for 32
+     * and 64 (static tiles), else attention.cu's {@code TB_SMEM_BYTES(D, TB_KV_SMEM(D))}, mirrored
+     * here: bf16 tiles Q and gO [32][D+8], their transposes [D][40], K^T [D][72], dS [32][72], plus
+     * K and V [64][D+8] when D > 96 (their fragments come from shared memory there), and two F32
+     * rows of 32 (lse, delta).
+     */
+    static int tcBackwardSharedBytes(int d) {
+        if (d <= 64) return 0;
+        return tcBackwardTileBytes(d, d > 96);
+    }
+
+    /** attention.cu's {@code TB_SMEM_BYTES(d, kv)}. */
+    static int tcBackwardTileBytes(int d, boolean kv) {
+        int halves = 2 * TB_BQ * (d + 8) + 2 * d * (TB_BQ + 8) + d * (TB_BK + 8) + TB_BQ * (TB_BK + 8) + (kv ? 2 * TB_BK * (d + 8) : 0);
+        return 2 * halves + 2 * TB_BQ * 4;
     }
 
     /** Index into HEAD_DIMS of the smallest instantiation >= d, or -1. */
@@ -171,17 +204,18 @@ final class CudaAttention {
                     .ptr(KernelSupport.ptr(dqAcc)).i32(rows).i32(g.d);
             KernelLaunch.launch(ctx, PREP[f32 ? 0 : 1], KernelSupport.ceilDiv(rows, 4), 128, 0, p);
 
-            // 2. SIMT: one 64-thread CTA per (batch x head, 16 keys); tensor cores (BF16, D <= 64):
-            //    one 128-thread CTA (4 warps x 16 keys) per (batch x head, 64 keys)
-            boolean tc = !f32 && !simt && HEAD_DIMS[g.slot] <= 64;
+            // 2. SIMT: one 64-thread CTA per (batch x head, 16 keys); tensor cores (BF16): one 128-thread
+            //    CTA (4 warps x 16 keys) per (batch x head, 64 keys), dynamic shared memory above D = 64
+            boolean tc = !f32 && !simt;
             Kernel kern = f32 ? BWD_F32[g.slot] : !tc ? BWD_BF16[g.slot] : BWD_BF16_TC[g.slot];
+            int shared = tc ? tcBackwardSharedBytes(HEAD_DIMS[g.slot]) : 0;
             KernelArgs a = KernelArgs.begin()
                     .ptr(KernelSupport.ptr(q)).ptr(KernelSupport.ptr(k)).ptr(KernelSupport.ptr(v)).ptr(KernelSupport.ptr(god))
                     .ptr(KernelSupport.ptr(ld)).ptr(KernelSupport.ptr(delta)).ptr(KernelSupport.ptr(mask))
                     .ptr(KernelSupport.ptr(dqAcc)).ptr(KernelSupport.ptr(gk)).ptr(KernelSupport.ptr(gv))
                     .i32(g.b).i32(g.h).i32(g.sq).i32(g.sk).i32(g.d);
             pushTail(a, q, k, v, mask, ms, causal, scale);
-            KernelLaunch.launch(ctx, kern, g.b * g.h, KernelSupport.ceilDiv(g.sk, tc ? TC_BWD_KEYS : BWD_KEYS), 1, tc ? 128 : 64, 1, 1, 0, a);
+            KernelLaunch.launch(ctx, kern, g.b * g.h, KernelSupport.ceilDiv(g.sk, tc ? TC_BWD_KEYS : BWD_KEYS), 1, tc ? 128 : 64, 1, 1, shared, a);
 
             // 3. BF16: gq = bf16(dqAcc) (round to nearest even)
             if (!f32) CudaCopy.copy(ctx, dqAcc, gq);

@@ -9,7 +9,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The bookkeeping of a dry-run context ({@link CudaContext#installDryRun}): every launch's packed
  * arguments are checked against the kernel's parameters in its source (each time, not once) and its
- * launch configuration against CUDA's limits, then counted per kernel. Nothing runs.
+ * launch configuration against CUDA's limits (dynamic shared memory at most 227 KB, the H100/H200
+ * per-block opt-in maximum; {@link KernelLaunch} has already checked it against what the kernel opts
+ * in to), then counted per kernel. Nothing runs.
  */
 final class DryRun {
     private static final Map<String, Integer> LAUNCHES = new ConcurrentHashMap<>();

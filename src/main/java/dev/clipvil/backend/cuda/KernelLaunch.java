@@ -43,6 +43,10 @@ public final class KernelLaunch {
 
     public static void launch(CudaContext ctx, Kernel k, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, KernelArgs args) {
         if (gx == 0 || gy == 0 || gz == 0) return; // empty work
+        if (sharedBytes > k.maxDynamicShared()) {
+            throw new CudaException("kernel " + k + ": a launch with " + sharedBytes + " B of dynamic shared memory, but the kernel is declared with at most "
+                    + k.maxDynamicShared() + " B (Kernel.withDynamicShared)");
+        }
         if (ctx.dryRun()) {
             DryRun.launched(k, args, gx, gy, gz, bx, by, bz, sharedBytes);
             return;

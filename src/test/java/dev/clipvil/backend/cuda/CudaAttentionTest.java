@@ -22,7 +22,8 @@ import static dev.clipvil.backend.cuda.KernelTestSupport.up;
  * kernels/attention.cu against the CPU backend in F64 on the same (BF16-rounded where BF16) inputs:
  * forward out and lse, backward gq/gk/gv; CLIP's sequence lengths, head dims 32..128 (and 48, which
  * runs the 64 instantiation), additive / BOOL / causal masks, Sq != Sk, non-contiguous q, a row with
- * every key masked. Device memory is NaN-poisoned on allocation.
+ * every key masked; BF16 through the tensor-core kernels (the backward's d80/d96/d128 with dynamic
+ * shared memory) and through the SIMT ones. Device memory is NaN-poisoned on allocation.
  */
 @Tag("gpu")
 @ExtendWith(GpuAvailable.class)
@@ -48,6 +49,20 @@ class CudaAttentionTest {
         new Case(1, 2, 257, 257, 64, Mask.NONE, false, false),
     };
 
+    /**
+     * The tensor-core backward at the head dims that take dynamic shared memory (instantiations 80,
+     * 96, 128; also run partially filled: 72, 88, 120): several key blocks with a ragged last one,
+     * Sq != Sk both ways, causal, every mask kind, permuted q.
+     */
+    private static final Case[] LARGE_HEAD_DIMS = {
+        new Case(2, 2, 77, 77, 80, Mask.ADD_BROADCAST, true, true),
+        new Case(1, 3, 197, 131, 72, Mask.BOOL_PADDING, false, false),
+        new Case(2, 1, 50, 197, 96, Mask.ADD_FULL, false, true),
+        new Case(1, 2, 129, 70, 88, Mask.BOOL_EMPTY_ROW, true, false),
+        new Case(2, 2, 257, 257, 128, Mask.NONE, true, false),
+        new Case(1, 1, 77, 50, 120, Mask.ADD_BROADCAST, false, true),
+    };
+
     @Test
     void f32MatchesCpu() {
         CudaContext ctx = gpu();
@@ -58,6 +73,13 @@ class CudaAttentionTest {
     void bf16TensorCoresMatchCpu() {
         CudaContext ctx = gpu();
         for (Case c : CASES) run(ctx, c, DType.BF16, 2e-2, false);
+    }
+
+    @Test
+    void bf16TensorCoreBackwardAtLargeHeadDimsMatchesCpu() {
+        CudaContext ctx = gpu();
+        for (Case c : LARGE_HEAD_DIMS) run(ctx, c, DType.BF16, 2e-2, false);
+        for (Case c : LARGE_HEAD_DIMS) run(ctx, c, DType.BF16, 2e-2, true);  // the SIMT cross-check on the same cases
     }
 
     @Test

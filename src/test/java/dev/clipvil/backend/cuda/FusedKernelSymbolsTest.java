@@ -31,10 +31,30 @@ class FusedKernelSymbolsTest {
                 }
             }
         }
-        assertEquals(25 + 2 + 2 + 9 + 8, ks.size());
+        assertEquals(25 + 5 + 2 + 9 + 8, ks.size());
         for (Kernel k : ks) {
             Set<String> names = KernelSymbolsTest.entryPoints(k.family());
             assertTrue(names.contains(k.name()), k + " is not an extern \"C\" __global__ entry of kernels/" + k.family() + ".cu");
+        }
+    }
+
+    /**
+     * The Java mirror of attention.cu's TB_SMEM_BYTES: at D = 32 and 64 it gives what ptxas reports
+     * for the static tiles of clipvil_attn_bwd_bf16tc_d32/_d64 (19 712 and 33 536 bytes), so the
+     * formula is the kernel's; the dynamic sizes of d80/d96/d128 follow from it, and each kernel
+     * opts in to exactly what its launches take (above 48 KB only d128 needs the opt-in).
+     */
+    @Test
+    void tensorCoreBackwardSharedMemory() {
+        assertEquals(19712, CudaAttention.tcBackwardTileBytes(32, false));
+        assertEquals(33536, CudaAttention.tcBackwardTileBytes(64, false));
+        int[] want = {0, 0, 40448, 47360, 96000};
+        for (int i = 0; i < CudaAttention.HEAD_DIMS.length; i++) {
+            int d = CudaAttention.HEAD_DIMS[i];
+            assertEquals(want[i], CudaAttention.tcBackwardSharedBytes(d), "d" + d);
+            Kernel k = CudaAttention.BWD_BF16_TC[i];
+            assertEquals("clipvil_attn_bwd_bf16tc_d" + d, k.name());
+            assertEquals(Math.max(Kernel.DEFAULT_DYNAMIC_SHARED, want[i]), k.maxDynamicShared(), k.toString());
         }
     }
 

@@ -19,12 +19,13 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The fused-kernel launchers ({@link CudaAttention}, {@link CudaLayerNorm}, {@link CudaConv}) driven on
  * the CPU through a dry-run context: F32 and BF16, tensor-core and SIMT attention at every head-dim
- * instantiation, every mask kind, layer norm with and without (F32 or BF16) parameters and the fused
+ * instantiation (the tensor-core backward with its dynamic shared memory at 80, 96, 128), every mask kind, layer norm with and without (F32 or BF16) parameters and the fused
  * residual, grouped conv and the layout transforms. Each launch's packed arguments are checked
  * against the kernel's parameter list in its source and its grid against CUDA's limits; the test then
  * requires every kernel these classes declare to have been launched. Output shapes and dtypes are
@@ -115,6 +116,17 @@ class FusedKernelsDryRunTest {
         assertTrue(missing.isEmpty(), "never launched in the dry run: " + missing);
     }
 
+    /** A launch asking for more dynamic shared memory than its kernel opts in to is refused before it reaches CUDA. */
+    @Test
+    void sharedMemoryAboveTheOptInIsRefused() {
+        Kernel d128 = CudaAttention.BWD_BF16_TC[4], d32 = CudaAttention.BWD_BF16_TC[0];
+        CudaException e = assertThrows(CudaException.class,
+                () -> KernelLaunch.launch(ctx, d128, 1, 1, 1, 128, 1, 1, d128.maxDynamicShared() + 16, KernelArgs.begin()));
+        assertTrue(e.getMessage().contains("clipvil_attn_bwd_bf16tc_d128"), e.getMessage());
+        assertThrows(CudaException.class,
+                () -> KernelLaunch.launch(ctx, d32, 1, 1, 1, 128, 1, 1, Kernel.DEFAULT_DYNAMIC_SHARED + 1, KernelArgs.begin()));
+    }
+
     /** Every Kernel constant and table of the three launcher classes. */
     private static List<Kernel> declared() throws Exception {
         List<Kernel> ks = new ArrayList<>();
@@ -126,7 +138,7 @@ class FusedKernelsDryRunTest {
                 else if (f.getType() == Kernel.class) ks.add((Kernel) f.get(null));
             }
         }
-        assertEquals(25 + 2 + 2 + 9 + 8, ks.size());
+        assertEquals(25 + 5 + 2 + 9 + 8, ks.size());
         return ks;
     }
 }
