@@ -265,6 +265,16 @@ public final class CudaGraph implements AutoCloseable {
     /** Copies of the scalar slots to the device so far. */
     long scalarUploads() { return uploads; }
 
+    /** Nodes of the captured graph (kernels, copies, memsets; a cuBLAS GEMM may be several); dry run: launches and GEMMs recorded. */
+    public long nodeCount() {
+        requireReady();
+        if (ctx.dryRun()) return dryOps.size();
+        try (org.bytedeco.javacpp.SizeTPointer n = new org.bytedeco.javacpp.SizeTPointer(1)) {
+            CudaCheck.rt(cudart.cudaGraphGetNodes(graph, (org.bytedeco.cuda.cudart.CUgraphNode_st) null, n), "cudaGraphGetNodes(" + name + ")");
+            return n.get();
+        }
+    }
+
     /** Dry run: launches and GEMMs recorded by the capture. */
     int recordedOps() { return dryOps.size(); }
 

@@ -123,6 +123,7 @@ class CudaGraphDryRunTest {
             CudaGraph g = step.graph();
             assertEquals(4, g.scalarSlots());
             assertEquals(total(eager) + eagerGemms, g.recordedOps(), "the capture records what an eager step issues");
+            assertEquals(g.recordedOps(), g.nodeCount());
             assertEquals(total(eager), total(captured), "capturing ran nothing; its first replay issued one step");
             assertEquals(4, captured.get(CudaOptim.ADAMW_DEV.toString()));
             assertNull(captured.get(CudaOptim.ADAMW.toString()), "captured updates read their scalars from the device");
