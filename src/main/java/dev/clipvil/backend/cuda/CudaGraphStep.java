@@ -80,6 +80,9 @@ public final class CudaGraphStep implements AutoCloseable {
         return Mode.EAGER;
     }
 
+    /** The shape key of the captured graph, or null before the capture. */
+    public Object graphKey() { return graphKey; }
+
     /** The captured graph, or null before the capture (and on the CPU). */
     public CudaGraph graph() { return graph; }
 
