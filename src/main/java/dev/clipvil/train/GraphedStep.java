@@ -2,6 +2,7 @@ package dev.clipvil.train;
 
 import dev.clipvil.backend.Backend;
 import dev.clipvil.backend.Backends;
+import dev.clipvil.backend.cuda.CudaGraphException;
 import dev.clipvil.backend.cuda.CudaGraphStep;
 import dev.clipvil.data.VqaBatch;
 import dev.clipvil.nn.Dropout;
@@ -80,10 +81,16 @@ final class GraphedStep implements AutoCloseable {
             copy(be, batch.targets(), on.targets());
         }
         VqaBatch use = on;
-        CudaGraphStep.Mode m = step.run(key, () -> {
-            lossStep.accept(use, lossOut);
-            updates.run();
-        });
+        CudaGraphStep.Mode m;
+        try {
+            m = step.run(key, () -> {
+                lossStep.accept(use, lossOut);
+                updates.run();
+            });
+        } catch (CudaGraphException e) {
+            throw new IllegalArgumentException("--cuda-graphs: this run's training step cannot be captured in a CUDA graph: " + e.getMessage()
+                    + "; train without --cuda-graphs", e);
+        }
         if (m == CudaGraphStep.Mode.CAPTURED) {
             log.printf(Locale.ROOT, "%ntrain: CUDA graph captured (%d nodes, %d optimizer updates); batches of shape %s replay it%n",
                     step.graph().nodeCount(), step.graph().scalarSlots(), key);
@@ -115,6 +122,10 @@ final class GraphedStep implements AutoCloseable {
 
     @Override
     public void close() {
+        if (step.eagerSteps() + step.replayedSteps() > 0) {
+            log.printf(Locale.ROOT, "%ntrain: CUDA graphs: %d steps replayed, %d eager (warm-up and batches of other shapes)%n",
+                    step.replayedSteps() + (step.graph() == null ? 0 : 1), step.eagerSteps());
+        }
         step.close();
         if (statics != null) statics.close();
         lossOut.close();
