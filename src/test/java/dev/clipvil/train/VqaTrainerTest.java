@@ -225,6 +225,7 @@ class VqaTrainerTest {
         assertFalse(r.stopped());
         String text = out.toString(StandardCharsets.UTF_8);
         assertTrue(text.contains("CUDA graph captured"), text);
+        System.out.println("cuda graphs on a dry-run device: " + text.lines().filter(l -> l.contains("CUDA graph")).toList());
         assertEquals(r.steps(), trainLosses(tmp.resolve("graphs")).size());
 
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> VqaTrainer.start(tiny(data, 1, 1, "adamw"),
