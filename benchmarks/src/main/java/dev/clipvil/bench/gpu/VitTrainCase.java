@@ -54,6 +54,9 @@ final class VitTrainCase implements BenchCase {
         if (env.backend().device().kind() != Device.Kind.CUDA) {
             g.addProperty("status", "unavailable");
             g.addProperty("error", "CUDA graphs need a CUDA device (" + env.backend().device() + " runs every step eagerly)");
+        } else if (System.nanoTime() > env.deadline()) {
+            g.addProperty("status", "skipped");
+            g.addProperty("error", "the run's budget was spent by the eager variant (run GpuBench --only vit_b32_train for this one)");
         } else {
             try {
                 BenchCase.scoped(() -> measureGraphs(env, g, batch, res, patch, width, layers, heads, dim));
