@@ -123,6 +123,9 @@ final class TrainCommand implements Callable<Integer> {
             description = "What runs conv2d on a GPU: clipvil (the engine's own kernels) or cudnn (cuDNN, to measure one against the other). "
                     + "Default: $CLIPVIL_CONV, else clipvil. No effect on the CPU.")
     String conv;
+    @Option(names = "--cuda-graphs", description = "Capture the training step in a CUDA graph once its shapes repeat and replay it (fewer launch gaps; "
+            + "needs --grad-accum 1 and no dropout; batches of another shape run eagerly; no effect on the CPU).")
+    boolean cudaGraphs;
     @Option(names = "--out", paramLabel = "RUN_DIR", description = "Run folder (new or empty). Default: runs/vqa-<date>-<time>.")
     Path out;
     @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue a stopped run from its last checkpoint (its run.json gives the configuration).")
@@ -140,7 +143,7 @@ final class TrainCommand implements Callable<Integer> {
         Device dev = chooseDevice();
         VqaTrainer.Result r;
         try (ConvImpl.Scope convScope = ConvImpl.scoped(chooseConv(given, dev)); StopSignal stop = StopSignal.install(Duration.ofSeconds(60), System.err)) {
-            VqaTrainer.Options o = new VqaTrainer.Options(!noProgress, stop, System.err, 0, dev);
+            VqaTrainer.Options o = new VqaTrainer.Options(!noProgress, stop, System.err, 0, dev, cudaGraphs);
             if (resume != null) {
                 boolean epochsGiven = spec.commandLine().getParseResult().hasMatchedOption("--epochs");
                 r = VqaTrainer.resume(resume, epochsGiven ? epochs : 0, o);
@@ -226,6 +229,7 @@ final class TrainCommand implements Callable<Integer> {
         chosenPrecision = p;
         err.println("train: " + d + ", " + p);
         if (p.equals("tf32") && d.kind() == Device.Kind.CPU) err.println("train: tf32 has no effect on the CPU (it computes in F32)");
+        if (cudaGraphs && d.kind() == Device.Kind.CPU) err.println("train: --cuda-graphs has no effect on the CPU (every step runs eagerly)");
         if (p.equals("bf16") && d.kind() == Device.Kind.CPU) {
             err.println("train: bf16 on the CPU is emulated (operands rounded to BF16, F32 math): for checking numerics, slower than f32");
         }

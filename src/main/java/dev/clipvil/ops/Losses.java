@@ -4,8 +4,10 @@ import dev.clipvil.autograd.Autograd;
 import dev.clipvil.backend.Backend;
 import dev.clipvil.backend.Backends;
 import dev.clipvil.backend.BinaryOp;
+import dev.clipvil.backend.CompareOp;
 import dev.clipvil.backend.ReduceOp;
 import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.Device;
 import dev.clipvil.tensor.ShapeException;
 import dev.clipvil.tensor.Shapes;
 import dev.clipvil.tensor.Tensor;
@@ -58,12 +60,18 @@ public final class Losses {
         Tensor t2 = flatTarget(be, target, rank, logits.shape());
         Tensor rows;
         double count;
+        // On a device the rows that count are counted there: reading the targets on the host would
+        // wait for the device every step (and cannot be part of a captured CUDA graph).
+        boolean deviceCount = r == Reduction.MEAN && isIds(t2) && t2.device().kind() != Device.Kind.CPU;
+        Tensor countT = null;
         try {
             rows = be.crossEntropy(logits, t2, ignoreIndex);
-            count = r == Reduction.MEAN ? counted(t2, ignoreIndex, n) : 1;
+            if (deviceCount) countT = countOnDevice(be, t2, ignoreIndex);
+            count = r == Reduction.MEAN && !deviceCount ? counted(t2, ignoreIndex, n) : 1;
         } finally {
             t2.close();
         }
+        if (deviceCount) return meanOnDevice(be, logits, target, rows, countT, ignoreIndex, rank, n);
         Tensor out = reduce(be, rows, r, count);
         double scale = 1.0 / count;
         int[] ls = logits.shape();
@@ -76,6 +84,52 @@ public final class Losses {
             } finally {
                 t.close();
                 if (gRows != g) gRows.close();
+            }
+        });
+    }
+
+    private static boolean isIds(Tensor t) { return t.dtype() == DType.I32 || t.dtype() == DType.I64; }
+
+    /** A 0-d F32 tensor: the rows of ids {@code t2} that are not {@code ignoreIndex}. */
+    private static Tensor countOnDevice(Backend be, Tensor t2, int ignoreIndex) {
+        Tensor ignore = be.empty(t2.dtype());
+        Tensor keep = null, keepF = null;
+        try {
+            be.fill(ignore, ignoreIndex);
+            keep = be.compare(CompareOp.NE, t2, ignore);
+            keepF = be.cast(keep, DType.F32);
+            return be.reduce(ReduceOp.SUM, keepF, new int[0], false);
+        } finally {
+            ignore.close();
+            if (keep != null) keep.close();
+            if (keepF != null) keepF.close();
+        }
+    }
+
+    /** MEAN over the counted rows with the count a device tensor (sum / count forward, g / count backward). */
+    private static Tensor meanOnDevice(Backend be, Tensor logits, Tensor target, Tensor rows, Tensor countT, int ignoreIndex, int rank, int n) {
+        Tensor sum = be.reduce(ReduceOp.SUM, rows, new int[0], false);
+        rows.close();
+        Tensor c = countT.dtype() == sum.dtype() ? countT : be.cast(countT, sum.dtype());
+        if (c != countT) countT.close();
+        Tensor out = be.binary(BinaryOp.DIV, sum, c);
+        sum.close();
+        if (!Autograd.needsGrad(logits)) {
+            c.close();
+            return out;
+        }
+        int[] ls = logits.shape();
+        return Autograd.record("cross_entropy", out, new Tensor[]{logits}, new Tensor[]{logits, target, c}, (g, s) -> {
+            Backend bg = Backends.of(g);
+            Tensor t = flatTarget(bg, s[1], rank, ls);
+            Tensor gs = bg.binary(BinaryOp.DIV, g, s[2]);
+            Tensor gRows = OpUtil.broadcastScalar(gs, new int[]{n});
+            gs.close();
+            try {
+                return new Tensor[]{bg.crossEntropyBackward(s[0], t, ignoreIndex, gRows)};
+            } finally {
+                t.close();
+                gRows.close();
             }
         });
     }

@@ -6,6 +6,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.clipvil.autograd.Autograd;
+import dev.clipvil.backend.Backends;
 import dev.clipvil.autograd.GradMode;
 import dev.clipvil.clip.ClipConfig;
 import dev.clipvil.clip.ImageEncoders;
@@ -79,10 +80,17 @@ public final class VqaTrainer {
     /** How a run ended: the last evaluation, steps done, and whether Ctrl-C (or a test) stopped it early. */
     public record Result(Path runDir, VqaScore lastScore, double bestAccuracy, long steps, double trainSeconds, boolean stopped) {}
 
-    /** Run-time choices that are not part of the saved configuration. */
-    public record Options(boolean progress, StopSignal stop, PrintStream log, long stopAfterSteps, Device device) {
+    /**
+     * Run-time choices that are not part of the saved configuration. {@code cudaGraphs}: capture the
+     * training step in a CUDA graph once its shapes repeat and replay it ({@link GraphedStep}; no effect on the CPU).
+     */
+    public record Options(boolean progress, StopSignal stop, PrintStream log, long stopAfterSteps, Device device, boolean cudaGraphs) {
         public Options {
             device = device == null ? Device.CPU : device;
+        }
+
+        public Options(boolean progress, StopSignal stop, PrintStream log, long stopAfterSteps, Device device) {
+            this(progress, stop, log, stopAfterSteps, device, false);
         }
 
         public Options(boolean progress, StopSignal stop, PrintStream log, long stopAfterSteps) {
@@ -331,7 +339,13 @@ public final class VqaTrainer {
         VqaScore last = null;
         boolean frozenBackbone = model.backbone() != null && model.backbone().module().trainableParameters().isEmpty();
         List<Tensor> params = new ArrayList<>(model.trainableParameters().values());
-        try (MetricsLog metrics = st.step() == 0 && st.epoch() == 0 && st.batch() == 0 && !Files.exists(run.metricsFile())
+        boolean graphs = o.cudaGraphs() && o.device().kind() == Device.Kind.CUDA;
+        if (graphs) GraphedStep.requireCapturable(model, c);
+        try (GraphedStep graphed = graphs ? new GraphedStep(o.device(), log, () -> {
+                fusion.step();
+                if (backbone != null) backbone.step();
+            }) : null;
+             MetricsLog metrics = st.step() == 0 && st.epoch() == 0 && st.batch() == 0 && !Files.exists(run.metricsFile())
                 ? MetricsLog.create(run.metricsFile()) : MetricsLog.resume(run.metricsFile(), st.step());
              TrainProgress bar = new TrainProgress("train", totalSteps, o.progress(), log)) {
             bar.stepTo(step);
@@ -348,7 +362,34 @@ public final class VqaTrainer {
                     int micro = Math.min(c.gradAccum(), nb - b);
                     double loss = 0;
                     int questions = 0;
-                    for (int k = 0; k < micro; k++) {
+                    Map<String, Double> lrs = new LinkedHashMap<>();
+                    lrs.put(FUSION, fusion.groups().get(0).lr());
+                    if (backbone != null) lrs.put(BACKBONE, backbone.groups().get(0).lr());
+                    if (graphed != null) {
+                        // zero grads, forward, backward, clipping on the device and the optimizer updates: one graph replay
+                        try (VqaBatch batch = onDevice(trainBatches.batch(epoch, b), o.device())) {
+                            loss = graphed.step(batch, (on, lossOut) -> {
+                                fusion.zeroGrad();
+                                if (backbone != null) backbone.zeroGrad();
+                                model.zeroGrad();
+                                try (MemoryScope scope = MemoryScope.open()) {
+                                    Tensor l;
+                                    try (Autocast.Guard ac = autocast()) {
+                                        l = VqaHead.loss(forward(model, on, frozenBackbone), on.targets());
+                                    }
+                                    Autograd.backward(l);
+                                    Backends.of(l).copy(l, lossOut);
+                                    if (c.clipNorm() > 0) {
+                                        Tensor norm = GradClip.clipGradNormOnDevice(params, c.clipNorm());
+                                        if (norm != null) norm.close();
+                                    }
+                                }
+                            });
+                            questions = batch.size();
+                        }
+                        micro = 1;
+                    }
+                    for (int k = 0; k < micro && graphed == null; k++) {
                         try (VqaBatch batch = onDevice(trainBatches.batch(epoch, b + k), o.device()); MemoryScope scope = MemoryScope.open()) {
                             Tensor l;
                             try (Autocast.Guard ac = autocast()) {
@@ -359,16 +400,17 @@ public final class VqaTrainer {
                             questions += batch.size();
                         }
                     }
-                    if (c.clipNorm() > 0) GradClip.clipGradNorm(params, c.clipNorm());
-                    Map<String, Double> lrs = new LinkedHashMap<>();
-                    lrs.put(FUSION, fusion.groups().get(0).lr());
-                    if (backbone != null) lrs.put(BACKBONE, backbone.groups().get(0).lr());
-                    fusion.step();
-                    if (backbone != null) backbone.step();
+                    if (graphed == null) {
+                        if (c.clipNorm() > 0) GradClip.clipGradNorm(params, c.clipNorm());
+                        fusion.step();
+                        if (backbone != null) backbone.step();
+                    }
                     for (LrScheduler s : schedulers.values()) s.step();
-                    fusion.zeroGrad();
-                    if (backbone != null) backbone.zeroGrad();
-                    model.zeroGrad();
+                    if (graphed == null) {
+                        fusion.zeroGrad();
+                        if (backbone != null) backbone.zeroGrad();
+                        model.zeroGrad();
+                    }
                     b += micro;
                     step++;
                     examples += questions;

@@ -1,6 +1,7 @@
 package dev.clipvil.vil;
 
 import dev.clipvil.autograd.Autograd;
+import dev.clipvil.backend.CompareOp;
 import dev.clipvil.nn.Dropout;
 import dev.clipvil.nn.Embedding;
 import dev.clipvil.nn.Init;
@@ -10,6 +11,7 @@ import dev.clipvil.ops.Creation;
 import dev.clipvil.ops.Elementwise;
 import dev.clipvil.ops.Views;
 import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.Device;
 import dev.clipvil.tensor.ShapeException;
 import dev.clipvil.tensor.Shapes;
 import dev.clipvil.tensor.Tensor;
@@ -56,6 +58,13 @@ public final class BertEmbeddings extends Module {
     private Tensor wordsNoPadGrad(Tensor ids) {
         Tensor e = word.forward(ids);
         if (!Autograd.needsGrad(e)) return e;
+        if (ids.device().kind() != Device.Kind.CPU) {
+            // on a device the mask is made there: reading the ids on the host would wait for the device
+            // every step (and cannot be part of a captured CUDA graph)
+            Tensor pad = Creation.full(ids.device(), ids.dtype(), padId);
+            Tensor keep = Views.reshape(Elementwise.compare(CompareOp.NE, ids, pad), ids.shape(0), ids.shape(1), 1);
+            return Elementwise.where(keep, e, Views.detach(e));
+        }
         long[] v = ids.toLongArray();
         boolean[] keep = new boolean[v.length];
         boolean anyPad = false;

@@ -2,8 +2,13 @@ package dev.clipvil.vil;
 
 import dev.clipvil.nn.Init;
 import dev.clipvil.nn.Module;
+import dev.clipvil.backend.CompareOp;
 import dev.clipvil.ops.Creation;
+import dev.clipvil.ops.Elementwise;
 import dev.clipvil.ops.Indexing;
+import dev.clipvil.ops.Views;
+import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.Device;
 import dev.clipvil.tensor.ShapeException;
 import dev.clipvil.tensor.Shapes;
 import dev.clipvil.tensor.Tensor;
@@ -61,6 +66,14 @@ public final class BertModel extends Module {
         if (attentionMask == null) return null;
         if (attentionMask.dim() != 2 || attentionMask.shape(0) != n || attentionMask.shape(1) != t) {
             throw new ShapeException("BertModel: attention_mask must be [" + n + ", " + t + "], got " + Shapes.str(attentionMask.shape()));
+        }
+        if (attentionMask.device().kind() != Device.Kind.CPU) {
+            // on a device the mask is made there (always, even when nothing is masked): reading it on the
+            // host would wait for the device every step, and cannot be part of a captured CUDA graph
+            Device d = attentionMask.device();
+            Tensor keep = Elementwise.compare(CompareOp.NE, attentionMask, Creation.full(d, attentionMask.dtype(), 0));
+            if (v > 0) keep = Indexing.cat(new Tensor[]{keep, Creation.full(d, DType.BOOL, 1, n, v)}, 1);
+            return Views.reshape(keep, n, 1, 1, t + v);
         }
         double[] m = attentionMask.toDoubleArray();
         boolean[] keep = new boolean[n * (t + v)];

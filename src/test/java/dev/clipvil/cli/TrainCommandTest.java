@@ -32,9 +32,10 @@ class TrainCommandTest {
         Path data = tmp.resolve("data");
         SyntheticVqa.write(data, 10, 4, 32, 3);
         Path run = tmp.resolve("run");
-        CliFixtures.Run r = CliFixtures.run(args(new String[]{"train", "--data", data.toString(), "--out", run.toString(), "--epochs", "1"}));
+        CliFixtures.Run r = CliFixtures.run(args(new String[]{"train", "--data", data.toString(), "--out", run.toString(), "--epochs", "1"}, "--cuda-graphs"));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("VQA accuracy"), r.out());
+        assertTrue(r.err().contains("--cuda-graphs has no effect on the CPU"), r.err());
         for (String f : new String[]{"run.json", "vocab.txt", "answers.txt", "metrics.jsonl", "curves.png", "summary.json",
                 "predictions-val2014.json", "checkpoint/model.safetensors", "checkpoint/state.json"}) {
             assertTrue(Files.exists(run.resolve(f)), f);

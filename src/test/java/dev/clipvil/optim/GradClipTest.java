@@ -39,4 +39,20 @@ class GradClipTest {
         assertEquals(3.0, GradClip.clipGradNorm(List.of(p), 1.5), 1e-6);
         assertArrayEquals(new float[]{0.5f, 1f, 1f}, p.grad().toFloatArray(), 1e-6f);
     }
+
+    @Test
+    void onDeviceVariantClipsLikeTheHostOneWithoutReadingTheNorm() {
+        for (double max : new double[]{1.0, 10.0}) {
+            Tensor a = paramWithGrad(new double[]{3, 0}), b = paramWithGrad(new double[]{0, 4, 0});
+            Tensor a2 = paramWithGrad(new double[]{3, 0}), b2 = paramWithGrad(new double[]{0, 4, 0});
+            Tensor none = Tensor.of(new double[2], 2).requiresGrad(true);
+            double norm = GradClip.clipGradNorm(List.of(a, none, b), max);
+            try (Tensor n = GradClip.clipGradNormOnDevice(List.of(a2, none, b2), max)) {
+                assertEquals(norm, n.item(), 1e-12);
+            }
+            assertArrayEquals(a.grad().toDoubleArray(), a2.grad().toDoubleArray(), 1e-15);
+            assertArrayEquals(b.grad().toDoubleArray(), b2.grad().toDoubleArray(), 1e-15);
+        }
+        assertEquals(null, GradClip.clipGradNormOnDevice(List.of(Tensor.of(new double[2], 2).requiresGrad(true)), 1.0));
+    }
 }

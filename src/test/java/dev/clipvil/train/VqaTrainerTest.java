@@ -213,6 +213,31 @@ class VqaTrainerTest {
         assertTrue(Files.isRegularFile(tmp.resolve("gpu/checkpoint/model.safetensors")));
     }
     @Test
+    void cudaGraphsCaptureTheStepAndReplayItOnACudaDevice() throws IOException {
+        // a dry-run device: capture fails on any host read, upload, synchronisation or CPU fallback in the step
+        dev.clipvil.tensor.Device gpu = dev.clipvil.backend.cuda.DryRunDevice.install();
+        Path data = data();
+        JsonObject j = tiny(data, 2, 1, "adamw").toJson();
+        j.addProperty("dropout", 0.0);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream log = new PrintStream(out, true, StandardCharsets.UTF_8);
+        VqaTrainer.Result r = VqaTrainer.start(VqaTrainConfig.fromJson(j), tmp.resolve("graphs"), new VqaTrainer.Options(false, null, log, 0, gpu, true));
+        assertFalse(r.stopped());
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertTrue(text.contains("CUDA graph captured"), text);
+        System.out.println("cuda graphs on a dry-run device: " + text.lines().filter(l -> l.contains("CUDA graph")).toList());
+        assertEquals(r.steps(), trainLosses(tmp.resolve("graphs")).size());
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> VqaTrainer.start(tiny(data, 1, 1, "adamw"),
+                tmp.resolve("dropout"), new VqaTrainer.Options(false, null, log, 0, gpu, true)));
+        assertTrue(e.getMessage().contains("--cuda-graphs: dropout"), e.getMessage());
+        j.addProperty("gradAccum", 2);
+        e = assertThrows(IllegalArgumentException.class, () -> VqaTrainer.start(VqaTrainConfig.fromJson(j), tmp.resolve("accum"),
+                new VqaTrainer.Options(false, null, log, 0, gpu, true)));
+        assertTrue(e.getMessage().contains("--grad-accum 1"), e.getMessage());
+    }
+
+    @Test
     void towerPretrainingRunsFirstIsRecordedAndIsNotRepeatedOnResume() throws IOException {
         Path data = data();
         JsonObject j = tiny(data, 2, 1, "auto").toJson();

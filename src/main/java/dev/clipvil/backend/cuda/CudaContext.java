@@ -30,6 +30,13 @@ public final class CudaContext {
     private PinnedStaging staging;
     private cublasContext blas;
     private CudaLt lt;
+    /** cuBLAS's workspace: set explicitly, so that a GEMM captured in a CUDA graph never allocates one. */
+    static final long CUBLAS_WORKSPACE = 32L << 20;
+    private final RawPointer blasWorkspace = new RawPointer();
+    /** The graph being captured on this device's stream, or null. */
+    private volatile CudaGraph capturing;
+    /** The graph whose per-step scalars are being refreshed, or null. */
+    private volatile CudaGraph refreshing;
 
     /** The context of device {@code index}, created on first use; fails with the reason when there is no such GPU. */
     public static CudaContext get(int index) {
@@ -125,7 +132,10 @@ public final class CudaContext {
 
     /** The cuBLAS handle of this device, bound to its stream (created on first use). */
     synchronized cublasContext cublas() {
+        CudaGraph r = refreshing;
+        if (r != null) throw r.illegal("a cuBLAS GEMM");
         if (blas == null) {
+            if (capturing != null) throw capturing.illegal("creating the cuBLAS handle (run one step eagerly before capturing)");
             if (!CudaLibraries.isLoaded("cublas")) {
                 throw new CudaException("cuBLAS is not available: " + CudaLibraries.load().get(1).detail());
             }
@@ -133,6 +143,9 @@ public final class CudaContext {
             cublasContext h = new cublasContext();
             CudaCheck.blas(cublas.cublasCreate_v2(h), "cublasCreate");
             CudaCheck.blas(cublas.cublasSetStream_v2(h, stream), "cublasSetStream");
+            // Without a workspace of its own cuBLAS would allocate one inside a captured graph.
+            CudaCheck.rt(cudart.cudaMalloc(blasWorkspace, CUBLAS_WORKSPACE), "cudaMalloc(" + CUBLAS_WORKSPACE + " bytes) for cuBLAS's workspace on " + device);
+            CudaCheck.blas(cublas.cublasSetWorkspace_v2(h, blasWorkspace, CUBLAS_WORKSPACE), "cublasSetWorkspace");
             blas = h;
         }
         return blas;
@@ -140,7 +153,11 @@ public final class CudaContext {
 
     /** The cuBLASLt state of this device (handle, workspace, plan cache; see {@link CudaLt}), created on first use. */
     synchronized CudaLt lt() {
+        CudaGraph r = refreshing;
+        if (r != null) throw r.illegal("a cuBLASLt GEMM");
         if (lt == null) {
+            // the handle and its workspace come from outside any graph (a warm-up step makes them)
+            if (capturing != null) throw capturing.illegal("creating the cuBLASLt handle (run one step eagerly before capturing)");
             if (!CudaLibraries.isLoaded("cublas")) {
                 throw new CudaException("cuBLASLt is not available: " + CudaLibraries.load().get(1).detail());
             }
@@ -159,9 +176,28 @@ public final class CudaContext {
 
     /** Waits for all work queued on this device's stream; reports an asynchronous error of earlier work. */
     public void synchronize() {
+        requireNotCapturing("a host synchronisation (cudaStreamSynchronize: reading a result on the host, a blocking copy)");
         if (dryRun) return;
         makeCurrent();
         CudaCheck.rt(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize(" + device + ") (an earlier kernel or copy failed)");
+    }
+
+    /** The graph being captured on this device's stream, or null. */
+    CudaGraph capturing() { return capturing; }
+
+    /** The graph whose scalars are being refreshed before a replay, or null. */
+    CudaGraph refreshing() { return refreshing; }
+
+    void setCapturing(CudaGraph g) { capturing = g; }
+
+    void setRefreshing(CudaGraph g) { refreshing = g; }
+
+    /** Fails, naming {@code what}, while a CUDA graph is captured or refreshed on this device. */
+    void requireNotCapturing(String what) {
+        CudaGraph g = capturing;
+        if (g != null) throw g.illegal(what);
+        g = refreshing;
+        if (g != null) throw g.illegal(what);
     }
 
     /** A stream-ordered timer for this device. */

@@ -53,7 +53,17 @@ public final class CudaMemory {
         return cache.releaseCached();
     }
 
-    public MemoryStats stats() { return new MemoryStats(cache.inUseBytes(), cache.cachedBytes(), cache.peakBytes()); }
+    /** In use by live tensors; cached (free blocks, including those CUDA graphs hold for their replays); peak in use. */
+    public MemoryStats stats() { return new MemoryStats(cache.inUseBytes(), cache.cachedBytes() + cache.graphPoolIdleBytes(), cache.peakBytes()); }
+
+    /** Blocks taken from the device (not from the cache) so far: flat while a captured graph replays. */
+    public long rawAllocations() { return cache.rawAllocations(); }
+
+    void beginCapture(BlockCache.PrivatePool pool) { cache.beginCapture(pool); }
+
+    void endCapture() { cache.endCapture(); }
+
+    void destroy(BlockCache.PrivatePool pool) { cache.destroy(pool); }
 
     public void resetPeak() { cache.resetPeak(); }
 
@@ -79,6 +89,34 @@ public final class CudaMemory {
 
         @Override
         public void synchronize() { ctx.synchronize(); }
+
+        /**
+         * {@code cudaMalloc}, not the stream-ordered {@code cudaMallocAsync} (which a capture would record
+         * as a graph node): the thread's capture mode is relaxed around the call, as CUDA documents for
+         * allocators that must take memory while a capture is under way.
+         */
+        @Override
+        public long mallocCaptureSafe(long bytes) {
+            int[] mode = {cudart.cudaStreamCaptureModeRelaxed};
+            CudaCheck.rt(cudart.cudaThreadExchangeStreamCaptureMode(mode), "cudaThreadExchangeStreamCaptureMode(relaxed)");
+            int err;
+            try {
+                err = cudart.cudaMalloc(out.at(0), bytes);
+            } finally {
+                CudaCheck.rt(cudart.cudaThreadExchangeStreamCaptureMode(mode), "cudaThreadExchangeStreamCaptureMode(restore)");
+            }
+            if (err == cudart.cudaErrorMemoryAllocation) {
+                cudart.cudaGetLastError();
+                return 0;
+            }
+            CudaCheck.rt(err, "cudaMalloc(" + bytes + " bytes) for a CUDA graph's pool on " + ctx.device());
+            return out.address();
+        }
+
+        @Override
+        public void freeCaptureSafe(long ptr) {
+            CudaCheck.rt(cudart.cudaFree(new RawPointer(ptr)), "cudaFree (a CUDA graph pool's block) on " + ctx.device());
+        }
 
         @Override
         public String deviceMemory() {

@@ -43,11 +43,15 @@ public final class CudaStorage extends Storage {
         if (src.dtype() != dtype() || src.numel() != numel()) {
             throw new IllegalArgumentException("upload of " + src.numel() + " x " + src.dtype() + " into " + numel() + " x " + dtype());
         }
+        ctx.requireNotCapturing("a host->device copy of " + numel() + " x " + dtype() + " (a CPU tensor moved to the device; "
+                + "put inputs in static device tensors before the step)");
         if (bytes > 0 && !ctx.dryRun()) ctx.staging().upload(src, address());
     }
 
     @Override
     public HostStorage host() {
+        ctx.requireNotCapturing("a device->host copy of " + numel() + " x " + dtype() + " (item(), toFloatArray() or another read on the host; "
+                + "read results after the step)");
         HostStorage h = (HostStorage) Storage.allocate(Device.CPU, dtype(), numel());
         if (bytes > 0 && !ctx.dryRun()) ctx.staging().download(address(), h);
         else if (ctx.dryRun()) zero(h);

@@ -11,7 +11,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * arguments are checked against the kernel's parameters in its source (each time, not once) and its
  * launch configuration against CUDA's limits (dynamic shared memory at most 227 KB, the H100/H200
  * per-block opt-in maximum; {@link KernelLaunch} has already checked it against what the kernel opts
- * in to), then counted per kernel. Nothing runs.
+ * in to), then counted per kernel. Nothing runs. While a graph is captured on a dry-run context,
+ * launches and GEMMs are recorded by the graph instead of counted; each replay counts them again
+ * ({@link #replayed}), as a real replay runs them again.
  */
 final class DryRun {
     private static final Map<String, Integer> LAUNCHES = new ConcurrentHashMap<>();
@@ -22,7 +24,10 @@ final class DryRun {
 
     private DryRun() {}
 
-    static void launched(Kernel k, KernelArgs args, int gx, int gy, int gz, int bx, int by, int bz, int shared) {
+    /** The dry-run graph being captured (GEMMs reach the dry run without their context), or null. */
+    static volatile CudaGraph capture;
+
+    static void launched(CudaGraph capturing, Kernel k, KernelArgs args, int gx, int gy, int gz, int bx, int by, int bz, int shared) {
         String src = KernelSources.fromEnvironment().source(k.family()).text();
         k.check(KernelSignature.of(src, k.name()), args.kinds());
         if (gx < 1 || gx > Integer.MAX_VALUE || gy < 1 || gy > 65535 || gz < 1 || gz > 65535) {
@@ -32,7 +37,20 @@ final class DryRun {
             throw new CudaException("kernel " + k + ": block " + bx + "x" + by + "x" + bz + " is outside CUDA's limits");
         }
         if (shared < 0 || shared > 227 * 1024) throw new CudaException("kernel " + k + ": " + shared + " bytes of shared memory");
-        LAUNCHES.merge(k.toString(), 1, Integer::sum);
+        if (capturing != null) capturing.recorded("kernel " + k);
+        else LAUNCHES.merge(k.toString(), 1, Integer::sum);
+    }
+
+    /** A replay of a dry-run graph: each recorded launch and GEMM counts once more. */
+    static void replayed(java.util.List<String> ops) {
+        for (String op : ops) {
+            if (op.startsWith("kernel ")) {
+                LAUNCHES.merge(op.substring(7), 1, Integer::sum);
+            } else if (op.startsWith("gemm ")) {
+                GEMMS.incrementAndGet();
+                GEMMS_BY_DTYPE.computeIfAbsent(DType.valueOf(op.substring(5)), t -> new AtomicLong()).incrementAndGet();
+            }
+        }
     }
 
     /**
@@ -43,6 +61,13 @@ final class DryRun {
     static void gemm(GemmProblem p, boolean viaLt) {
         String bad = p.check();
         if (bad != null) throw new CudaException((viaLt ? "cublasLtMatmul(" : "cublasGemmStridedBatchedEx(") + p + "): bad sizes: " + bad);
+        CudaGraph r = refresh;
+        if (r != null) throw r.illegal("a cuBLAS GEMM");
+        CudaGraph g = capture;
+        if (g != null) {
+            g.recorded("gemm " + p.dtype());
+            return;
+        }
         GEMMS.incrementAndGet();
         GEMMS_BY_DTYPE.computeIfAbsent(p.dtype(), t -> new AtomicLong()).incrementAndGet();
         if (viaLt && p.bias()) BIAS_EPILOGUES.incrementAndGet();
@@ -78,6 +103,9 @@ final class DryRun {
 
     /** cuDNN calls counted so far, per "call dtype layout" (e.g. "cudnnConvolutionForward BF16 NHWC"). */
     static Map<String, Integer> cudnnCalls() { return Map.copyOf(CUDNN); }
+
+    /** Fails a GEMM issued while a dry-run graph's scalars are refreshed (the real path fails in {@code CudaContext.cublas()}). */
+    static volatile CudaGraph refresh;
 
     /** Launch counts per kernel ("family/name") so far. */
     static Map<String, Integer> launches() { return Map.copyOf(LAUNCHES); }

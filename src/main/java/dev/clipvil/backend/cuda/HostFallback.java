@@ -15,6 +15,11 @@ final class HostFallback {
     /** A host F32 (or F64) copy of a device tensor, or null for null. */
     static Tensor down(Tensor x) {
         if (x == null) return null;
+        if (x.storage() instanceof CudaStorage cs) {
+            if (cs.context().capturing() != null || cs.context().refreshing() != null) {
+                cs.context().requireNotCapturing("the CPU fallback of " + caller() + " (no CUDA kernel for these operands: " + x.describe() + " would be copied to the host)");
+            }
+        }
         Tensor h = CudaTransfer.toHost(x);
         if (x.dtype() == DType.BF16 || x.dtype() == DType.F16) {
             Tensor f = CpuBackend.get().cast(h, DType.F32);
@@ -22,6 +27,12 @@ final class HostFallback {
             return f;
         }
         return h;
+    }
+
+    /** The op that fell back: the first caller outside this class, e.g. "CudaLayerNorm.forward". */
+    private static String caller() {
+        return StackWalker.getInstance().walk(st -> st.filter(f -> !f.getClassName().equals(HostFallback.class.getName()))
+                .findFirst().map(f -> f.getClassName().substring(f.getClassName().lastIndexOf('.') + 1) + "." + f.getMethodName()).orElse("an op"));
     }
 
     /** A device copy of a host result in {@code dtype} (null for null); closes {@code h}. */

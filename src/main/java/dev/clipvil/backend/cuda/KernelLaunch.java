@@ -43,12 +43,14 @@ public final class KernelLaunch {
 
     public static void launch(CudaContext ctx, Kernel k, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, KernelArgs args) {
         if (gx == 0 || gy == 0 || gz == 0) return; // empty work
+        CudaGraph refreshing = ctx.refreshing();
+        if (refreshing != null) throw refreshing.illegal("kernel " + k);
         if (sharedBytes > k.maxDynamicShared()) {
             throw new CudaException("kernel " + k + ": a launch with " + sharedBytes + " B of dynamic shared memory, but the kernel is declared with at most "
                     + k.maxDynamicShared() + " B (Kernel.withDynamicShared)");
         }
         if (ctx.dryRun()) {
-            DryRun.launched(k, args, gx, gy, gz, bx, by, bz, sharedBytes);
+            DryRun.launched(ctx.capturing(), k, args, gx, gy, gz, bx, by, bz, sharedBytes);
             return;
         }
         ctx.makeCurrent();
@@ -65,7 +67,7 @@ public final class KernelLaunch {
             throw new CudaException("cuLaunchKernel(" + k + ") grid " + gx + "x" + gy + "x" + gz + " block " + bx + "x" + by + "x" + bz
                     + " shared " + sharedBytes + " B on " + ctx.device() + " failed: " + CudaCheck.drvMessage(err));
         }
-        if (SYNC) {
+        if (SYNC && ctx.capturing() == null) {
             int e = cudart.cudaStreamSynchronize(ctx.stream());
             if (e != 0) throw new CudaException("kernel " + k + " failed while running (CLIPVIL_CUDA_SYNC=1): " + CudaCheck.rtMessage(e));
         }

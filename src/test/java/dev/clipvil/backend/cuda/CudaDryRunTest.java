@@ -187,6 +187,13 @@ class CudaDryRunTest {
             gpu.adamwStep(x[1], x[1], pos[1].asStrided(x[1].shape(), new int[]{30, 1, 5}, 0), x[1], 1e-3, 0.9, 0.999, 1e-8, 0.01, 3);
             gpu.sgdStep(x[1], x[1], x[1], 0.1, 0.9, 0, 0, true, false);
             gpu.sgdStep(x[1], x[1], null, 0.1, 0, 0, 0, false, true);
+            // inside a CUDA graph capture the updates read lr and step from device slots (the *_dev kernels)
+            try (CudaGraph g = CudaGraph.capture(ctx, () -> {
+                gpu.adamwStep(x[1], x[1], x[1], x[1], 1e-3, 0.9, 0.999, 1e-8, 0.01, 3);
+                gpu.sgdStep(x[1], x[1], x[1], 0.1, 0.9, 0, 0, true, false);
+            })) {
+                g.replay();
+            }
             assertTrue(gpu.memoryStats().inUseBytes() > 0);
         }
         assertEquals(0, gpu.memoryStats().inUseBytes(), "everything made in the scope is freed");

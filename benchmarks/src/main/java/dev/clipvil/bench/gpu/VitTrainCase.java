@@ -2,15 +2,20 @@ package dev.clipvil.bench.gpu;
 
 import com.google.gson.JsonObject;
 import dev.clipvil.autograd.Autograd;
+import dev.clipvil.backend.cuda.CudaContext;
+import dev.clipvil.backend.cuda.CudaGraphStep;
+import dev.clipvil.backend.cuda.CudaTimer;
 import dev.clipvil.clip.VisionTransformer;
 import dev.clipvil.nn.Init;
 import dev.clipvil.ops.Creation;
 import dev.clipvil.ops.Losses;
 import dev.clipvil.optim.AdamW;
 import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.Device;
 import dev.clipvil.tensor.MemoryScope;
 import dev.clipvil.tensor.Tensor;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -20,6 +25,15 @@ import java.util.Random;
  * random class ids, backward, AdamW (lr 1e-4, weight decay 0.1). The same step as
  * benchmarks/pytorch/vit_b32_train_step.py. In F32: the engine has no BF16 autocast policy yet, so the
  * figure compares with PyTorch's F32/TF32 step; BF16 is the issue's target and is reported as not run.
+ *
+ * <p>The same step is then run through a CUDA graph ({@link CudaGraphStep}: two eager warm-up steps,
+ * a capture, replays), variant "..._cuda_graphs". Besides its wall time per step it reports the GPU time
+ * of one replay (CUDA events around it) and of one eager step, and from them: {@code eager_gap_fraction}
+ * = 1 - graph GPU time / eager step time, the share of the eager step lost to launch gaps (a lower
+ * bound: the graph's own gaps are counted as work), and {@code graph_gap_fraction} = 1 - graph GPU
+ * time / graph step wall time, the share of a graph step the GPU waits for the host between replays.
+ * Gaps between the nodes inside one replay need a profiler (nsys) to separate; {@code graph_nodes} says
+ * how many there are.
  */
 final class VitTrainCase implements BenchCase {
     @Override public String name() { return "vit_b32_train"; }
@@ -36,10 +50,89 @@ final class VitTrainCase implements BenchCase {
             BenchCase.failed(o, e);
         }
         out.add(o);
+        JsonObject g = BenchCase.result("vit_b32_train", "batch" + batch + (full ? "" : "_tiny") + "_cuda_graphs", "F32");
+        if (env.backend().device().kind() != Device.Kind.CUDA) {
+            g.addProperty("status", "unavailable");
+            g.addProperty("error", "CUDA graphs need a CUDA device (" + env.backend().device() + " runs every step eagerly)");
+        } else if (System.nanoTime() > env.deadline()) {
+            g.addProperty("status", "skipped");
+            g.addProperty("error", "the run's budget was spent by the eager variant (run GpuBench --only vit_b32_train for this one)");
+        } else {
+            try {
+                BenchCase.scoped(() -> measureGraphs(env, g, batch, res, patch, width, layers, heads, dim));
+            } catch (RuntimeException | Error e) {
+                BenchCase.failed(g, e);
+            }
+        }
+        out.add(g);
         JsonObject bf16 = BenchCase.result("vit_b32_train", "batch" + batch + (full ? "" : "_tiny"), "BF16");
         bf16.addProperty("status", "unavailable");
         bf16.addProperty("error", "no BF16 autocast policy in the engine's API yet (issue 4, Mixed precision)");
         out.add(bf16);
+    }
+
+    private static void measureGraphs(Env env, JsonObject o, int batch, int res, int patch, int width, int layers, int heads, int dim) {
+        Device dev = env.backend().device();
+        VisionTransformer model = new VisionTransformer(res, patch, width, layers, heads, dim, new Init(0));
+        try {
+            model.to(dev);
+            model.train();
+            try (AdamW opt = new AdamW(model.namedParameters(), 1e-4, 0.9, 0.999, 1e-8, 0.1);
+                 CudaGraphStep graph = new CudaGraphStep(dev, 2, opt::step)) {
+                Tensor pixels = env.randn(DType.F32, 31, batch, 3, res, res);
+                long[] ids = new Random(32).longs(batch, 0, dim).toArray();
+                Tensor labels = Creation.to(Tensor.ofLongs(ids, batch), dev);
+                Tensor lossOut = env.backend().empty(DType.F32);
+                Runnable body = () -> {
+                    opt.zeroGrad();
+                    try (MemoryScope s = MemoryScope.open()) {
+                        Tensor loss = Losses.crossEntropy(model.forward(pixels), labels);
+                        Autograd.backward(loss);
+                        env.backend().copy(loss, lossOut);
+                    }
+                    opt.step();
+                };
+                String key = CudaGraphStep.shapeKey(pixels, labels);
+                CudaContext ctx = CudaContext.get(dev.index());
+                // GPU time of eager steps (events around the step: launch gaps count as time)
+                double eagerGpuMs = gpuMs(ctx, body, 3);
+                Runnable step = () -> graph.run(key, body);
+                DeviceClock.Timing t = env.clock().time(step, 3, 10, 0, env.caseDeadline(90));
+                BenchCase.timing(o, t, 0, 0);
+                o.addProperty("img_per_s", BenchCase.round(batch / (t.medianUs() * 1e-6)));
+                o.addProperty("step_ms", BenchCase.round(t.medianUs() / 1e3));
+                if (graph.graph() == null) throw new IllegalStateException("the step was never captured");
+                double graphGpuMs = gpuMs(ctx, step, 5);
+                o.addProperty("graph_gpu_ms", BenchCase.round(graphGpuMs));
+                o.addProperty("eager_gpu_ms", BenchCase.round(eagerGpuMs));
+                o.addProperty("graph_nodes", graph.graph().nodeCount());
+                o.addProperty("eager_gap_fraction", BenchCase.round(Math.max(0, 1 - graphGpuMs / eagerGpuMs)));
+                o.addProperty("graph_gap_fraction", BenchCase.round(Math.max(0, 1 - graphGpuMs / (t.medianUs() / 1e3))));
+                o.addProperty("replayed_steps", graph.replayedSteps());
+                double loss = lossOut.item();
+                o.addProperty("loss_after", BenchCase.round(loss));
+                if (!Double.isFinite(loss)) o.addProperty("note", "the loss is not finite after the timed steps");
+            }
+        } finally {
+            model.close();
+        }
+    }
+
+    /** Median GPU milliseconds of {@code body} over {@code n} runs: CUDA events recorded before and after it on the stream. */
+    private static double gpuMs(CudaContext ctx, Runnable body, int n) {
+        double[] ms = new double[n];
+        try (CudaTimer timer = ctx.timer()) {
+            for (int i = 0; i < n; i++) {
+                ctx.synchronize();
+                timer.start();
+                try (MemoryScope s = MemoryScope.open()) {
+                    body.run();
+                }
+                ms[i] = timer.stopMillis();
+            }
+        }
+        Arrays.sort(ms);
+        return ms[n / 2];
     }
 
     private static void measure(Env env, JsonObject o, int batch, int res, int patch, int width, int layers, int heads, int dim) {
