@@ -3,7 +3,13 @@
 # compute_90 PTX (forward compatibility, JIT-compiled by the driver on newer GPUs). Run by the Maven
 # build in generate-resources; skip it with -Dclipvil.nvcc.skip=true.
 #
-# Incremental: a fatbin newer than its .cu and every kernels/*.cuh is kept. Per-file extra flags come
+# Each fatbin gets a stamp, <family>.fatbin.sha256: the SHA-256 of the family's .cu followed by the
+# headers it includes (transitively, in order of first inclusion). The engine loads a fatbin only when
+# its stamp matches the sources shipped beside it (dev.clipvil.backend.cuda.KernelSources#stamp), so a
+# jar whose fatbins are older than its sources (a build with -Dclipvil.nvcc.skip=true after a kernel
+# edit) falls back to NVRTC instead of running stale code.
+#
+# Incremental: a fatbin whose stamp matches its sources is kept. Per-file extra flags come
 # from a first-lines comment `// nvcc-flags: --use_fast_math` (NVRTC reads the same line), so fast math
 # is opted into where a kernel's accuracy allows it, never globally.
 #
@@ -16,19 +22,29 @@ if ! command -v "$nvcc" >/dev/null 2>&1; then
 fi
 mkdir -p "$out"
 gencode=(-gencode arch=compute_80,code=sm_80 -gencode arch=compute_90a,code=sm_90a -gencode arch=compute_90,code=compute_90)
-newest_header=0
-for h in "$src"/*.cuh; do
-  [ -e "$h" ] || continue
-  t=$(stat -c %Y "$h"); [ "$t" -gt "$newest_header" ] && newest_header=$t
-done
+# headers FILE: the "..." includes of FILE, transitively, each once, in order of first inclusion
+declare -A seen_header
+headers() {
+  local h
+  for h in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$1"); do
+    [ -n "${seen_header[$h]:-}" ] && continue
+    seen_header[$h]=1
+    [ -f "$src/$h" ] || { echo "build-kernels: $1 includes $h, which is not in $src" >&2; exit 1; }
+    echo "$h"
+    headers "$src/$h"
+  done
+}
+stamp() {  # stamp FILE.cu: sha256 of the file and its headers, concatenated
+  local cu=$1 hs
+  seen_header=()
+  hs=$(headers "$cu")
+  { cat "$cu"; for h in $hs; do cat "$src/$h"; done; } | sha256sum | cut -c1-64
+}
 todo=()
 for cu in "$src"/*.cu; do
   [ -e "$cu" ] || continue
   fam=$(basename "$cu" .cu); fb="$out/$fam.fatbin"
-  if [ -f "$fb" ]; then
-    tf=$(stat -c %Y "$fb"); tc=$(stat -c %Y "$cu")
-    if [ "$tf" -ge "$tc" ] && [ "$tf" -ge "$newest_header" ]; then continue; fi
-  fi
+  if [ -f "$fb" ] && [ -f "$fb.sha256" ] && [ "$(cat "$fb.sha256")" = "$(stamp "$cu")" ]; then continue; fi
   todo+=("$cu")
 done
 [ ${#todo[@]} -eq 0 ] && { echo "build-kernels: fatbins up to date"; exit 0; }
@@ -38,8 +54,10 @@ compile() {
   fam=$(basename "$cu" .cu)
   flags=$(head -n 5 "$cu" | sed -n 's#^// nvcc-flags:\(.*\)$#\1#p' | head -n 1)
   # shellcheck disable=SC2086
+  local st
+  st=$(stamp "$cu")
   "$nvcc" -fatbin -O3 -std=c++17 -I"$src" "${gencode[@]}" $flags -o "$out/$fam.fatbin.tmp" "$cu" \
-    && mv "$out/$fam.fatbin.tmp" "$out/$fam.fatbin"
+    && mv "$out/$fam.fatbin.tmp" "$out/$fam.fatbin" && echo "$st" > "$out/$fam.fatbin.sha256"
 }
 fail=0
 for cu in "${todo[@]}"; do

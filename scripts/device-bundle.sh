@@ -68,9 +68,19 @@ mkdir -p "$cache"
 engine_jar="$root/target/clipvil.jar"
 bench_jar="$root/benchmarks/target/clipvil-benchmarks-0.1.0-SNAPSHOT.jar"
 test_classes="$root/target/test-classes"
-stale() {  # true when a jar is missing or any source/pom is newer than it
+kernel_out="$root/target/classes/dev/clipvil/kernels"
+if [[ $build == 1 ]]; then
+  # fatbins whose stamp does not match their sources (e.g. after a build with -Dclipvil.nvcc.skip=true)
+  # would be refused on the host and compiled there with NVRTC instead: rebuild them here (incremental)
+  if command -v nvcc >/dev/null 2>&1; then
+    bash "$root/native/build-kernels.sh" "$root/kernels" "$kernel_out" nvcc 2 | sed 's/^/[device-bundle] /'
+  else
+    say "warning: no nvcc here; fatbins not checked (stale or missing ones are NVRTC-compiled on the host, minutes)"
+  fi
+fi
+stale() {  # true when a jar is missing or any source/pom/fatbin is newer than it
   [[ -f "$engine_jar" && -f "$bench_jar" && -d "$test_classes" ]] || return 0
-  [[ -n "$(find "$root/pom.xml" "$root/src" "$root/kernels" -newer "$engine_jar" -type f -print -quit 2>/dev/null)" ||
+  [[ -n "$(find "$root/pom.xml" "$root/src" "$root/kernels" "$kernel_out" -newer "$engine_jar" -type f -print -quit 2>/dev/null)" ||
      -n "$(find "$root/pom.xml" "$root/src" "$root/kernels" "$root/benchmarks/pom.xml" "$root/benchmarks/src" \
              -newer "$bench_jar" -type f -print -quit 2>/dev/null)" ]]
 }

@@ -64,19 +64,20 @@ public final class CudaModules {
         if (m != null) return m;
         ctx.makeCurrent();
         byte[] fatbin = sources.overridden() ? null : KernelSources.fatbin(family);
-        String origin;
-        if (fatbin != null && fatbinFits(ctx.ccMajor(), ctx.ccMinor())) {
+        String origin, stale = null;
+        if (fatbin != null && fatbinFits(ctx.ccMajor(), ctx.ccMinor()) && (stale = sources.staleFatbin(family)) == null) {
             m = load(fatbin, "fatbin " + family);
             origin = m != null ? "fatbin jar:" + KernelSources.RESOURCE_DIR + family + ".fatbin" : null;
         } else {
             origin = null;
         }
+        if (stale != null) System.err.println("clipvil: " + stale + "; compiling " + family + ".cu with NVRTC");
         if (m == null) {
             KernelSources.Source src = sources.source(family);
             byte[] cubin = compile(src);
             m = load(cubin, "NVRTC cubin " + family);
             if (m == null) throw new CudaException("cuModuleLoadData(NVRTC cubin " + family + ") failed: no binary for " + ctx);
-            origin = "NVRTC " + arch() + " from " + src.origin();
+            origin = "NVRTC " + arch() + " from " + src.origin() + (stale != null ? " (" + stale + ")" : "");
         }
         modules.put(family, m);
         origins.put(family, origin);

@@ -5,6 +5,9 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -23,6 +26,21 @@ final class KernelSources {
 
     /** A family's source text, its included headers (name -> text), and where it came from. */
     record Source(String family, String text, Map<String, String> headers, String origin) {
+        /**
+         * SHA-256 (hex) of the source followed by its headers in order of first inclusion: what
+         * native/build-kernels.sh writes beside each fatbin, so a fatbin built from other sources is known.
+         */
+        String stamp() {
+            try {
+                MessageDigest md = MessageDigest.getInstance("SHA-256");
+                md.update(text.getBytes(StandardCharsets.UTF_8));
+                for (String h : headers.values()) md.update(h.getBytes(StandardCharsets.UTF_8));
+                return HexFormat.of().formatHex(md.digest());
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException("SHA-256 is missing from this Java runtime", e);
+            }
+        }
+
         /** Extra compiler flags from a {@code // nvcc-flags:} line among the first lines, or "". */
         String extraFlags() {
             String head = text.lines().limit(5).reduce("", (a, b) -> a + b + "\n");
@@ -54,6 +72,24 @@ final class KernelSources {
     /** The fatbin of {@code family} shipped in the jar, or null (a build with -Dclipvil.nvcc.skip=true has none). */
     static byte[] fatbin(String family) {
         return resource(RESOURCE_DIR + family + ".fatbin");
+    }
+
+    /** The stamp build-kernels.sh wrote beside the fatbin of {@code family} (see {@link Source#stamp}), or null. */
+    static String fatbinStamp(String family) {
+        byte[] b = resource(RESOURCE_DIR + family + ".fatbin.sha256");
+        return b == null ? null : new String(b, StandardCharsets.US_ASCII).trim();
+    }
+
+    /**
+     * Null when the jar's fatbin of {@code family} was built from the sources the jar ships (its stamp
+     * matches), else why it must not be used (then NVRTC compiles the shipped source instead).
+     */
+    String staleFatbin(String family) {
+        String st = fatbinStamp(family);
+        if (st == null) return "the jar's " + family + ".fatbin has no source stamp";
+        String now = source(family).stamp();
+        return st.equals(now) ? null : "the jar's " + family + ".fatbin was built from other sources (stamp " + st.substring(0, Math.min(12, st.length()))
+                + ", sources " + now.substring(0, 12) + "; rebuild without -Dclipvil.nvcc.skip)";
     }
 
     /** The source of {@code family} with its headers; fails naming where it looked. */
