@@ -77,3 +77,70 @@ extern "C" __global__ void sgd_step_dev(void* p, void* buf, const void* g, int d
         store_f(p, dt, off[0], (float) (pv - lr * upd));
     }
 }
+
+// ---- multi-tensor updates: one launch for up to TL_MAX contiguous parameters ------------------------
+// The list travels by value in the kernel's parameters (no upload, no sync); __grid_constant__ lets a
+// block index it without a per-thread copy. Block b works on tensor t with blockStart[t] <= b <
+// blockStart[t + 1], elements [(b - blockStart[t]) * chunk, + chunk). Arithmetic per element is exactly
+// the single-tensor kernels' (same double math, same roundings), so results match them bit for bit.
+// Layout (must match backend/cuda/TensorList.java): 8-byte aligned, 2704 bytes at TL_MAX = 48.
+#define TL_MAX 48
+struct TensorList {
+    long long p[TL_MAX], a[TL_MAX], b[TL_MAX], g[TL_MAX];  // param, state 1, state 2 (0 = none), grad
+    double s0[TL_MAX], s1[TL_MAX];                          // per-tensor scalars (see each kernel)
+    int numel[TL_MAX];
+    int blockStart[TL_MAX + 1];
+    int count;
+    int chunk;
+};
+
+__device__ __forceinline__ int tl_tensor(const TensorList& tl, int blk) {
+    int t = 0;
+    while (t + 1 < tl.count && blk >= tl.blockStart[t + 1]) t++;
+    return t;
+}
+
+// a = exp_avg, b = exp_avg_sq; s0 = lr / (1 - b1^t), s1 = sqrt(1 - b2^t) of each parameter's own step t;
+// decay = 1 - lr * weight_decay (one group: one lr and weight decay).
+extern "C" __global__ void adamw_multi(const __grid_constant__ TensorList tl, int dt, double b1, double b2, double eps, double decay) {
+    const int t = tl_tensor(tl, blockIdx.x);
+    const int start = (blockIdx.x - tl.blockStart[t]) * tl.chunk;
+    const int end = start + tl.chunk < tl.numel[t] ? start + tl.chunk : tl.numel[t];
+    void* p = (void*) tl.p[t];
+    void* m = (void*) tl.a[t];
+    void* v = (void*) tl.b[t];
+    const void* g = (const void*) tl.g[t];
+    const double stepSize = tl.s0[t], bc2Sqrt = tl.s1[t];
+    for (int i = start + threadIdx.x; i < end; i += blockDim.x) {
+        double gi = load_f(g, dt, i);
+        store_f(m, dt, i, (float) (b1 * (double) load_f(m, dt, i) + (1.0 - b1) * gi));
+        store_f(v, dt, i, (float) (b2 * (double) load_f(v, dt, i) + (1.0 - b2) * gi * gi));
+        double mi = load_f(m, dt, i), vi = load_f(v, dt, i);
+        double denom = sqrt(vi) / bc2Sqrt + eps;
+        store_f(p, dt, i, (float) ((double) load_f(p, dt, i) * decay - stepSize * mi / denom));
+    }
+}
+
+// a = momentum buffer (0 when momentum is 0); s0 = 1 on the parameter's first step, else 0.
+extern "C" __global__ void sgd_multi(const __grid_constant__ TensorList tl, int dt, double lr, double momentum, double dampening,
+                                     double wd, int nesterov) {
+    const int t = tl_tensor(tl, blockIdx.x);
+    const int start = (blockIdx.x - tl.blockStart[t]) * tl.chunk;
+    const int end = start + tl.chunk < tl.numel[t] ? start + tl.chunk : tl.numel[t];
+    void* p = (void*) tl.p[t];
+    void* buf = (void*) tl.a[t];
+    const void* g = (const void*) tl.g[t];
+    const int first = tl.s0[t] != 0.0;
+    for (int i = start + threadIdx.x; i < end; i += blockDim.x) {
+        double pv = load_f(p, dt, i);
+        float d = (float) ((double) load_f(g, dt, i) + wd * pv);
+        double upd = d;
+        if (buf != nullptr) {
+            float b = first ? d : (float) (momentum * (double) load_f(buf, dt, i) + (1.0 - dampening) * (double) d);
+            store_f(buf, dt, i, b);
+            b = load_f(buf, dt, i);
+            upd = nesterov ? (double) (float) ((double) d + momentum * (double) b) : (double) b;
+        }
+        store_f(p, dt, i, (float) (pv - lr * upd));
+    }
+}

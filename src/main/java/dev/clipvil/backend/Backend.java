@@ -227,4 +227,24 @@ public interface Backend {
     /** One SGD step with PyTorch's semantics; {@code momentumBuf} may be null when momentum is 0. */
     void sgdStep(Tensor param, Tensor grad, Tensor momentumBuf, double lr, double momentum, double dampening,
                  double weightDecay, boolean nesterov, boolean firstStep);
+
+    /**
+     * {@link #adamwStep} over several parameters of one group (one lr and weight decay), each with its
+     * own step count {@code steps[i]}: the same result, tensor by tensor, as one call per parameter; a
+     * backend may fuse them into few launches (CUDA: one per 48 contiguous parameters).
+     */
+    default void adamwStepMulti(Tensor[] params, Tensor[] grads, Tensor[] expAvgs, Tensor[] expAvgSqs, double lr, double beta1, double beta2,
+                                double eps, double weightDecay, long[] steps) {
+        for (int i = 0; i < params.length; i++) {
+            adamwStep(params[i], grads[i], expAvgs[i], expAvgSqs[i], lr, beta1, beta2, eps, weightDecay, steps[i]);
+        }
+    }
+
+    /** {@link #sgdStep} over several parameters of one group; {@code momentumBufs} null (or its entries) when momentum is 0. */
+    default void sgdStepMulti(Tensor[] params, Tensor[] grads, Tensor[] momentumBufs, double lr, double momentum, double dampening,
+                              double weightDecay, boolean nesterov, boolean[] firstSteps) {
+        for (int i = 0; i < params.length; i++) {
+            sgdStep(params[i], grads[i], momentumBufs == null ? null : momentumBufs[i], lr, momentum, dampening, weightDecay, nesterov, firstSteps[i]);
+        }
+    }
 }

@@ -44,6 +44,23 @@ public final class AdamW extends StatefulOptimizer {
                 group.lr(), beta1, beta2, eps, group.weightDecay(), s.step);
     }
 
+    @Override
+    void updateGroup(ParamGroup group, List<Item> items) {
+        int n = items.size();
+        if (n == 0) return;
+        Tensor[] p = new Tensor[n], g = new Tensor[n], m = new Tensor[n], v = new Tensor[n];
+        long[] steps = new long[n];
+        for (int i = 0; i < n; i++) {
+            Item it = items.get(i);
+            p[i] = it.param();
+            g[i] = it.grad();
+            m[i] = it.state().slots.get("exp_avg");
+            v[i] = it.state().slots.get("exp_avg_sq");
+            steps[i] = it.state().step;
+        }
+        Backends.of("adamw", p[0], g[0]).adamwStepMulti(p, g, m, v, group.lr(), beta1, beta2, eps, group.weightDecay(), steps);
+    }
+
     public double beta1() { return beta1; }
     public double beta2() { return beta2; }
     public double eps() { return eps; }

@@ -42,6 +42,22 @@ public final class SGD extends StatefulOptimizer {
                 group.weightDecay(), nesterov, s.step == 1);
     }
 
+    @Override
+    void updateGroup(ParamGroup group, List<Item> items) {
+        int n = items.size();
+        if (n == 0) return;
+        Tensor[] p = new Tensor[n], g = new Tensor[n], bufs = new Tensor[n];
+        boolean[] first = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            Item it = items.get(i);
+            p[i] = it.param();
+            g[i] = it.grad();
+            bufs[i] = it.state().slots.get("momentum_buffer");
+            first[i] = it.state().step == 1;
+        }
+        Backends.of("sgd", p[0], g[0]).sgdStepMulti(p, g, bufs, group.lr(), momentum, dampening, group.weightDecay(), nesterov, first);
+    }
+
     public double momentum() { return momentum; }
     public double dampening() { return dampening; }
     public boolean nesterov() { return nesterov; }

@@ -52,17 +52,30 @@ abstract class StatefulOptimizer implements Optimizer {
     /** Updates {@code p} from {@code grad}; {@code s.step} has already been incremented. */
     abstract void update(ParamGroup group, Tensor p, Tensor grad, ParamState s);
 
+    /** A parameter of a group with a gradient this step, its state already advanced. */
+    record Item(Tensor param, Tensor grad, ParamState state) {}
+
+    /**
+     * Updates the items of one group (all on one device). The default updates them one by one; an
+     * optimizer whose backend has a multi-tensor update overrides it (same results, fewer launches).
+     */
+    void updateGroup(ParamGroup group, List<Item> items) {
+        for (Item it : items) update(group, it.param(), it.grad(), it.state());
+    }
+
     @Override
     public void step() {
         Autocast.clearCache(); // the parameters change: lowered copies cached by a still-open BF16 region are stale
         for (ParamGroup g : groups) {
+            Map<Device, List<Item>> byDevice = new LinkedHashMap<>();
             for (var e : g.params().entrySet()) {
                 Tensor p = e.getValue(), grad = p.grad();
                 if (grad == null) continue;
                 ParamState s = state.computeIfAbsent(e.getKey(), k -> newState(p));
                 s.step++;
-                update(g, p, grad, s);
+                byDevice.computeIfAbsent(p.device(), d -> new ArrayList<>()).add(new Item(p, grad, s));
             }
+            for (List<Item> items : byDevice.values()) updateGroup(g, items);
         }
     }
 

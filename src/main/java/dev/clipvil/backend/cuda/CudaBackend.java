@@ -148,4 +148,10 @@ public final class CudaBackend implements Backend {
     @Override public void sgdStep(Tensor p, Tensor g, Tensor buf, double lr, double momentum, double dampening, double wd, boolean nesterov, boolean first) {
         CudaOptim.sgd(ctx, p, g, buf, lr, momentum, dampening, wd, nesterov, first);
     }
+    @Override public void adamwStepMulti(Tensor[] p, Tensor[] g, Tensor[] m, Tensor[] v, double lr, double b1, double b2, double eps, double wd, long[] steps) {
+        CudaOptim.adamwMulti(ctx, p, g, m, v, lr, b1, b2, eps, wd, steps);
+    }
+    @Override public void sgdStepMulti(Tensor[] p, Tensor[] g, Tensor[] bufs, double lr, double momentum, double dampening, double wd, boolean nesterov, boolean[] first) {
+        CudaOptim.sgdMulti(ctx, p, g, bufs, lr, momentum, dampening, wd, nesterov, first);
+    }
 }

@@ -83,6 +83,13 @@ public final class KernelArgs {
         return this;
     }
 
+    /** The {@code TensorList} struct of kernels/optim.cu, by value. */
+    KernelArgs tensorList(TensorList l) {
+        int at = slot(TensorList.BYTES, 't');
+        l.writeTo(values, at);
+        return this;
+    }
+
     /** An int array struct member by value ({@code struct { int v[n]; }}), e.g. a small shape. */
     public KernelArgs ints(int[] v) {
         int at = slot(4 * v.length, 'a');

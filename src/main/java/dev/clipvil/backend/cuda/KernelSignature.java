@@ -7,7 +7,8 @@ import java.util.regex.Pattern;
  * The parameter kinds of an {@code extern "C" __global__} entry point, read from its source, so that
  * the first launch of each kernel can check the packed {@link KernelArgs} against it and fail with a
  * clear message instead of running on misread arguments. Kinds: p pointer, i int, l 64-bit integer,
- * f float, d double, g the Geom struct.
+ * f float, d double, g the Geom struct, t the TensorList struct (kernels/optim.cu; passed {@code const
+ * __grid_constant__}).
  */
 final class KernelSignature {
     private KernelSignature() {}
@@ -26,13 +27,14 @@ final class KernelSignature {
     static char kind(String param, String kernel) {
         String p = param.replaceAll("\\s+", " ");
         if (p.contains("*")) return 'p';
-        String type = p.substring(0, p.lastIndexOf(' ')).replace("const ", "").trim();
+        String type = p.substring(0, p.lastIndexOf(' ')).replace("const ", "").replace("__grid_constant__ ", "").trim();
         switch (type) {
             case "int": case "unsigned int": return 'i';
             case "long long": case "unsigned long long": return 'l';
             case "float": return 'f';
             case "double": return 'd';
             case "Geom": return 'g';
+            case "TensorList": return 't';
             default: throw new IllegalArgumentException("kernel " + kernel + ": parameter '" + param + "' has a type the Java side cannot pack");
         }
     }

@@ -187,6 +187,9 @@ class CudaDryRunTest {
             gpu.adamwStep(x[1], x[1], pos[1].asStrided(x[1].shape(), new int[]{30, 1, 5}, 0), x[1], 1e-3, 0.9, 0.999, 1e-8, 0.01, 3);
             gpu.sgdStep(x[1], x[1], x[1], 0.1, 0.9, 0, 0, true, false);
             gpu.sgdStep(x[1], x[1], null, 0.1, 0, 0, 0, false, true);
+            Tensor[] dense = {gpu.empty(DType.F32, 3, 5), gpu.empty(DType.F32, 3, 5), gpu.empty(DType.F32, 3, 5), gpu.empty(DType.F32, 3, 5)};
+            gpu.adamwStepMulti(new Tensor[]{dense[0]}, new Tensor[]{dense[1]}, new Tensor[]{dense[2]}, new Tensor[]{dense[3]}, 1e-3, 0.9, 0.999, 1e-8, 0.01, new long[]{3});
+            gpu.sgdStepMulti(new Tensor[]{dense[0]}, new Tensor[]{dense[1]}, new Tensor[]{dense[2]}, 0.1, 0.9, 0, 0, true, new boolean[]{false});
             // inside a CUDA graph capture the updates read lr and step from device slots (the *_dev kernels)
             try (CudaGraph g = CudaGraph.capture(ctx, () -> {
                 gpu.adamwStep(x[1], x[1], x[1], x[1], 1e-3, 0.9, 0.999, 1e-8, 0.01, 3);

@@ -48,6 +48,55 @@ class CudaNormPoolOptimParityTest {
         }
     }
 
+    /** Device copies of {@code n} fresh random tensors of the given sizes (param, grad, state 1, state 2 per tensor). */
+    private static Tensor[][] operands(long seed, int[] sizes) {
+        Tensor[][] t = new Tensor[4][sizes.length];
+        for (int k = 0; k < 4; k++) {
+            for (int i = 0; i < sizes.length; i++) {
+                try (Pair p = k == 3 ? rand(seed + 10 * i + k, 0, 1, sizes[i]) : randn(seed + 10 * i + k, sizes[i])) {
+                    t[k][i] = CudaTransfer.toDevice(p.cpu(), GPU);
+                }
+            }
+        }
+        return t;
+    }
+
+    private static Tensor[] copies(Tensor[] ts) {
+        Tensor[] c = new Tensor[ts.length];
+        for (int i = 0; i < ts.length; i++) {
+            c[i] = gpu().empty(ts[i].dtype(), ts[i].shape());
+            gpu().copy(ts[i], c[i]);
+        }
+        return c;
+    }
+
+    /** The multi-tensor updates give exactly the single-tensor kernels' results (same arithmetic, element for element). */
+    @Test
+    void multiTensorUpdatesEqualSingleTensorOnes() {
+        int[] sizes = new int[53];
+        for (int i = 0; i < sizes.length; i++) sizes[i] = i == 5 ? 150_001 : 1 + 37 * i;
+        Tensor[][] a = operands(40, sizes);
+        Tensor[][] b = {copies(a[0]), copies(a[1]), copies(a[2]), copies(a[3])};
+        long[] steps = new long[sizes.length];
+        for (int i = 0; i < steps.length; i++) steps[i] = 1 + i % 4;
+        gpu().adamwStepMulti(a[0], a[1], a[2], a[3], 1e-3, 0.9, 0.999, 1e-8, 0.05, steps);
+        for (int i = 0; i < sizes.length; i++) gpu().adamwStep(b[0][i], b[1][i], b[2][i], b[3][i], 1e-3, 0.9, 0.999, 1e-8, 0.05, steps[i]);
+        for (int i = 0; i < sizes.length; i++) {
+            assertArrayEquals(b[0][i].toDoubleArray(), a[0][i].toDoubleArray(), "adamw param " + i);
+            assertArrayEquals(b[2][i].toDoubleArray(), a[2][i].toDoubleArray(), "adamw exp_avg " + i);
+            assertArrayEquals(b[3][i].toDoubleArray(), a[3][i].toDoubleArray(), "adamw exp_avg_sq " + i);
+        }
+        boolean[] first = new boolean[sizes.length];
+        for (int i = 0; i < first.length; i++) first[i] = i % 3 == 0;
+        gpu().sgdStepMulti(a[0], a[1], a[2], 0.1, 0.9, 0, 1e-4, true, first);
+        for (int i = 0; i < sizes.length; i++) gpu().sgdStep(b[0][i], b[1][i], b[2][i], 0.1, 0.9, 0, 1e-4, true, first[i]);
+        for (int i = 0; i < sizes.length; i++) {
+            assertArrayEquals(b[0][i].toDoubleArray(), a[0][i].toDoubleArray(), "sgd param " + i);
+            assertArrayEquals(b[2][i].toDoubleArray(), a[2][i].toDoubleArray(), "sgd momentum " + i);
+        }
+        for (Tensor[][] set : new Tensor[][][]{a, b}) for (Tensor[] row : set) close(row);
+    }
+
     @Test
     void averagePoolingFixedAndAdaptive() {
         Pool2dParams[] ps = {Pool2dParams.of(2, 2), new Pool2dParams(3, 3, 2, 2, 1, 1, true, false), new Pool2dParams(3, 2, 1, 2, 1, 0, false, true)};
