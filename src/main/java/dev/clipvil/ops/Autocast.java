@@ -97,7 +97,7 @@ public final class Autocast {
         @Override void close();
     }
 
-    /** True when the policy is BF16 and some non-null input is F32 (the op should run {@link #lowered}). */
+    /** True when the policy is BF16 and some non-null input is F32 (the op should run lowered: {@link #lowered}, or its own one-node form). */
     static boolean applies(Tensor... ts) {
         if (!isBf16()) return false;
         for (Tensor t : ts) if (t != null && t.dtype() == DType.F32) return true;

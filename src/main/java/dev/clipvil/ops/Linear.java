@@ -158,10 +158,11 @@ public final class Linear {
         DType xt = x.dtype(), wtype = weight.dtype(), btype = bias == null ? null : bias.dtype();
         return Autograd.record("linear", out, inputs, new Tensor[]{needW ? xl : null, needX ? wl : null}, (g, s) -> {
             Backend bg = Backends.of(g);
-            Tensor gl = Autocast.gradOperand(g);
-            Tensor gc = rows2d(bg, gl, rows, outF);
-            gl.close();
             Tensor gx = null, gw = null, gbias = null;
+            // g is lowered only for the GEMMs: a bias alone needs just the F32 sum
+            Tensor gl = s[0] == null && s[1] == null ? null : Autocast.gradOperand(g);
+            Tensor gc = gl == null ? null : rows2d(bg, gl, rows, outF);
+            if (gl != null) gl.close();
             if (s[1] != null) {
                 Tensor gx2 = bg.matmul(gc, s[1], null, DType.F32);
                 gx = Autocast.gradAs(gx2.asStrided(xs, Shapes.contiguousStrides(xs), 0), xt);
@@ -174,7 +175,7 @@ public final class Linear {
                 gt.close();
                 xc.close();
             }
-            gc.close();
+            if (gc != null) gc.close();
             if (inputs.length == 3 && Autograd.isRecorded(inputs[2])) {
                 int[] dims = new int[xs.length - 1];
                 for (int i = 0; i < dims.length; i++) dims[i] = i;

@@ -209,6 +209,13 @@ class AutocastTest {
                 assertArrayEquals(Linear.matmul(gr, bf16(w)).toFloatArray(), gxAuto.toFloatArray(), 0f, "gx with a frozen weight");
                 assertArrayEquals(Linear.matmul(mT(gr), bf16(cx)).toFloatArray(), gwAuto.toFloatArray(), 0f, "gW with a constant input");
             }
+            // only the bias needs a gradient: the F32 sum of g, nothing lowered in backward
+            Tensor tb = in(21, 6);
+            try (Autocast.Guard g = Autocast.bf16()) {
+                Autograd.backward(Reductions.sum(Elementwise.mul(Linear.linear(cx, w, tb), upstream(4, 6))));
+            }
+            assertArrayEquals(Reductions.sum(upstream(4, 6), new int[]{0}, false).toFloatArray(), tb.grad().toFloatArray(), 0f, "gbias alone");
+            tb.close();
         }
         for (Tensor t : new Tensor[]{x, w, b, cx, tw}) t.close();
     }
