@@ -1,6 +1,7 @@
 package dev.clipvil.backend;
 
 import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.DTypeException;
 import dev.clipvil.tensor.Device;
 import dev.clipvil.tensor.ShapeException;
 import dev.clipvil.tensor.Tensor;
@@ -60,6 +61,26 @@ public interface Backend {
      * (e.g. strides [1, M]); the backend runs them without a copy.
      */
     Tensor matmul(Tensor a, Tensor b, Tensor bias);
+
+    /**
+     * {@link #matmul(Tensor, Tensor, Tensor)} with a result of dtype {@code out}: {@code a} and {@code b}
+     * share a dtype, {@code bias} (or null) is of dtype {@code out}. The mixed case is BF16/F16 operands
+     * with an F32 result (F32 accumulation, the F32 sum written directly, as PyTorch's
+     * {@code out_dtype=float32} GEMM): autocast's linears take it so that their F32 activations need no
+     * widening pass. This default is the plain product cast to {@code out} (bias added in {@code out});
+     * a backend with such GEMMs (CUDA) overrides it.
+     */
+    default Tensor matmul(Tensor a, Tensor b, Tensor bias, DType out) {
+        if (bias != null && bias.dtype() != out) {
+            throw new DTypeException("matmul: bias must be " + out + " for a " + out + " result, got " + bias.dtype());
+        }
+        if (a.dtype() == out) return matmul(a, b, bias);
+        Tensor r = matmul(a, b, null);
+        Tensor c = cast(r, out);
+        r.close();
+        if (bias != null) binaryInPlace(BinaryOp.ADD, c, bias);
+        return c;
+    }
 
     // ---- elementwise ----------------------------------------------------------------------
 

@@ -27,7 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * BF16 autocast: the policy's scoping, the CPU emulation against BF16 rounding done by hand (exact),
+ * BF16 autocast: the policy's scoping, the CPU emulation against BF16 rounding done by hand (exact; for
+ * linear and matmul, one node with F32 output and F32 gradient GEMMs),
  * against plain F32 (close), gradients, a tiny CLIP ViT, and BF16 GEMMs on a dry-run CUDA device.
  */
 class AutocastTest {
@@ -107,10 +108,116 @@ class AutocastTest {
         System.out.println(sb);
     }
 
+    /** The upstream gradient {@link #run} feeds back: d sum(out * w) / d out = w. */
+    static Tensor upstream(int... shape) { return Creation.randn(99, DType.F32, shape); }
+
+    /**
+     * A linear or matmul under bf16 (one node, F32 output) equals {@code byHand} exactly: the F32 op on
+     * hand-rounded operands with no output rounding, gradients from the hand-rounded upstream gradient
+     * through F32 GEMMs. {@code byHand} gets the inputs and the upstream gradient and returns
+     * {out, grads...}, computed with plain F32 ops. Output and gradients are within 2e-2 of plain F32;
+     * a linear's bias gradient (the F32 sum of the upstream gradient, input 2) equals plain F32's.
+     */
+    static void checkGemmOp(String name, Function<Tensor[], Tensor> op, java.util.function.BiFunction<Tensor[], Tensor, Tensor[]> byHand, Tensor... inputs) {
+        boolean linear = name.startsWith("linear");
+        float[][] f32 = run(op, inputs);
+        float[][] bf;
+        try (Autocast.Guard g = Autocast.bf16()) {
+            bf = run(op, inputs);
+        }
+        float[][] hand = new float[bf.length][];
+        try (MemoryScope s = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
+            int[] outShape = op.apply(inputs).shape();
+            Tensor[] r = byHand.apply(inputs, upstream(outShape));
+            for (int i = 0; i < r.length; i++) hand[i] = r[i].toFloatArray();
+        }
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "autocast %s (one node, F32 out): vs f32: out %.2e", name, relErr(bf[0], f32[0])));
+        for (int i = 0; i < bf.length; i++) {
+            assertArrayEquals(hand[i], bf[i], 0f, name + (i == 0 ? ": output" : ": gradient of input " + (i - 1)) + " vs by hand");
+            double e = relErr(bf[i], f32[i]);
+            assertTrue(e < CLOSE, name + (i == 0 ? ": output" : ": gradient of input " + (i - 1)) + " vs F32 " + e);
+            if (linear && i == 3) assertEquals(0.0, e, name + ": the bias gradient is the F32 sum of g");
+            else assertTrue(e > 0, name + (i == 0 ? ": output" : ": gradient of input " + (i - 1)) + " went through BF16");
+            if (i > 0) sb.append(String.format(Locale.ROOT, ", grad%d %.2e", i - 1, e));
+        }
+        System.out.println(sb + " (by hand: exact)");
+    }
+
+    /** The last two dims of {@code t} swapped (a view). */
+    static Tensor mT(Tensor t) { return Views.transpose(t, -2, -1); }
+
+    /** matmul by hand: A~ B~; gA = G~ B~^T, gB = sum over the batch of A~^T G~ (~ = rounded to BF16). */
+    static Tensor[] matmulByHand(Tensor[] t, Tensor g) {
+        Tensor a = bf16(t[0]), b = bf16(t[1]), gr = bf16(g);
+        Tensor ga = Reductions.sumToShape(Linear.matmul(gr, mT(b)), t[0].shape());
+        Tensor gb = Reductions.sumToShape(Linear.matmul(mT(a), gr), t[1].shape());
+        return new Tensor[]{Linear.matmul(a, b), ga, gb};
+    }
+
+    /** linear by hand on rows X [rows, in]: X~ W~^T + b (b not rounded); gX = G~ W~, gW = G~^T X~, gb = sum of G (F32, not rounded). */
+    static Tensor[] linearByHand(Tensor[] t, Tensor g) {
+        int in = t[1].shape(1), outF = t[1].shape(0), rows = t[0].numel() / in;
+        Tensor x = Views.reshape(bf16(t[0]), rows, in), w = bf16(t[1]), gr = Views.reshape(bf16(g), rows, outF);
+        Tensor out = Views.reshape(Linear.linear(x, w, t[2]), g.shape());
+        Tensor gx = Views.reshape(Linear.matmul(gr, w), t[0].shape());
+        Tensor gw = Linear.matmul(mT(gr), x);
+        int[] dims = new int[g.dim() - 1];
+        for (int i = 0; i < dims.length; i++) dims[i] = i;
+        return new Tensor[]{out, gx, gw, dims.length == 0 ? g : Reductions.sum(g, dims, false)};
+    }
+
     @Test
-    void matmulAndLinearAreBf16ProductsWithF32Accumulation() {
-        checkOp("matmul", t -> Linear.matmul(t[0], t[1]), in(1, 2, 5, 24), in(2, 24, 7));
-        checkOp("linear", t -> Linear.linear(t[0], t[1], t[2]), in(3, 3, 4, 24), in(4, 9, 24), in(5, 9));
+    void matmulAndLinearAreBf16ProductsWithF32AccumulationAndOutput() {
+        checkGemmOp("matmul", t -> Linear.matmul(t[0], t[1]), AutocastTest::matmulByHand, in(1, 2, 5, 24), in(2, 24, 7));
+        checkGemmOp("linear", t -> Linear.linear(t[0], t[1], t[2]), AutocastTest::linearByHand, in(3, 3, 4, 24), in(4, 9, 24), in(5, 9));
+    }
+
+    @Test
+    void theOneNodeGradientsMatchByHandOnViewsAndBroadcasts() {
+        // transposed (non-contiguous) operands, a batch broadcast on both sides
+        checkGemmOp("matmul(views)", t -> Linear.matmul(mT(t[0]), Views.transpose(t[1], 0, 2)), (t, g) -> {
+            Tensor[] r = matmulByHand(new Tensor[]{mT(t[0]), Views.transpose(t[1], 0, 2)}, g);
+            // back to the leaves' layouts
+            return new Tensor[]{r[0], mT(r[1]), Views.transpose(r[2], 0, 2)};
+        }, in(6, 3, 16, 4), in(7, 5, 16, 1));
+        checkGemmOp("matmul(broadcast)", t -> Linear.matmul(t[0], t[1]), AutocastTest::matmulByHand, in(8, 2, 1, 3, 16), in(9, 4, 16, 5));
+        // a non-contiguous input, rank 2, and a 1-D input
+        checkGemmOp("linear(view)", t -> Linear.linear(mT(t[0]), t[1], t[2]), (t, g) -> {
+            Tensor[] r = linearByHand(new Tensor[]{mT(t[0]), t[1], t[2]}, g);
+            return new Tensor[]{r[0], mT(r[1]), r[2], r[3]};
+        }, in(10, 16, 6), in(11, 3, 16), in(12, 3));
+        checkGemmOp("linear(1-D)", t -> Linear.linear(t[0], t[1], t[2]), AutocastTest::linearByHand, in(13, 16), in(14, 5, 16), in(15, 5));
+    }
+
+    @Test
+    void aFrozenWeightOrConstantInputGetsNoGradientAndTheOtherStaysExact() {
+        Tensor x = in(16, 4, 16), w = Creation.randn(17, DType.F32, 6, 16), b = Creation.randn(18, DType.F32, 6);
+        Tensor cx = Creation.randn(19, DType.F32, 4, 16), tw = in(20, 6, 16);
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor gxAuto, gwAuto;
+            try (Autocast.Guard g = Autocast.bf16()) {
+                Tensor y1 = Linear.linear(x, w, b);
+                Tensor y2 = Linear.linear(cx, tw, null);
+                Autograd.backward(Reductions.sum(Elementwise.mul(y1, upstream(4, 6))));
+                Autograd.backward(Reductions.sum(Elementwise.mul(y2, upstream(4, 6))));
+            }
+            gxAuto = x.grad();
+            gwAuto = tw.grad();
+            assertEquals(null, w.grad(), "a frozen weight gets no gradient");
+            try (GradMode.Guard g = GradMode.noGrad()) {
+                Tensor gr = bf16(upstream(4, 6));
+                assertArrayEquals(Linear.matmul(gr, bf16(w)).toFloatArray(), gxAuto.toFloatArray(), 0f, "gx with a frozen weight");
+                assertArrayEquals(Linear.matmul(mT(gr), bf16(cx)).toFloatArray(), gwAuto.toFloatArray(), 0f, "gW with a constant input");
+            }
+            // only the bias needs a gradient: the F32 sum of g, nothing lowered in backward
+            Tensor tb = in(21, 6);
+            try (Autocast.Guard g = Autocast.bf16()) {
+                Autograd.backward(Reductions.sum(Elementwise.mul(Linear.linear(cx, w, tb), upstream(4, 6))));
+            }
+            assertArrayEquals(Reductions.sum(upstream(4, 6), new int[]{0}, false).toFloatArray(), tb.grad().toFloatArray(), 0f, "gbias alone");
+            tb.close();
+        }
+        for (Tensor t : new Tensor[]{x, w, b, cx, tw}) t.close();
     }
 
     @Test
@@ -190,6 +297,43 @@ class AutocastTest {
     }
 
     @Test
+    void onADryRunCudaDeviceALinearIsOneCastEachWayAndMixedOutputGemms() {
+        Device gpu = DryRunDevice.install();
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor x = Creation.to(Creation.randn(1, DType.F32, 4, 8), gpu).requiresGrad(true);
+            Tensor w = Creation.to(Creation.randn(2, DType.F32, 5, 8), gpu).requiresGrad(true);
+            Tensor b = Creation.to(Creation.randn(3, DType.F32, 5), gpu).requiresGrad(true);
+            Tensor h = Creation.to(Creation.randn(4, DType.F32, 4, 8), gpu).requiresGrad(true);
+            Tensor y1, y2;
+            try (Autocast.Guard g = Autocast.bf16()) {
+                int c0 = casts();
+                long m0 = DryRunDevice.mixedGemms(), bf0 = DryRunDevice.gemms(DType.BF16);
+                y1 = Linear.linear(x, w, b);
+                assertEquals(2, casts() - c0, "x and (once per region) w are lowered; the bias stays F32");
+                assertEquals(1, DryRunDevice.mixedGemms() - m0, "one mixed-output GEMM, no widening");
+                assertEquals(1, DryRunDevice.gemms(DType.BF16) - bf0);
+                int c1 = casts();
+                y2 = Linear.linear(h, w, b);
+                assertEquals(1, casts() - c1, "the second read of w takes the cached copy: only the activation is cast");
+            }
+            assertEquals(DType.F32, y1.dtype());
+            Tensor y = Elementwise.add(y1, y2);
+            int c2 = casts();
+            long m2 = DryRunDevice.mixedGemms();
+            Autograd.backward(Reductions.sum(y));
+            assertEquals(2, casts() - c2, "backward casts each linear's g once (F32 -> BF16) and widens nothing");
+            assertEquals(4, DryRunDevice.mixedGemms() - m2, "gx and gW of both linears are mixed-output GEMMs");
+            for (Tensor t : new Tensor[]{x, w, b, h}) {
+                assertEquals(DType.F32, t.grad().dtype());
+                assertEquals(gpu, t.grad().device());
+            }
+        }
+    }
+
+    /** Converting copies (casts; same-dtype copies are cast_copy_raw) launched on the dry-run devices so far. */
+    static int casts() { return DryRunDevice.launches("cast_copy"); }
+
+    @Test
     void onADryRunCudaDeviceGemmsTakeBf16Operands() {
         Device gpu = DryRunDevice.install();
         try (MemoryScope s = MemoryScope.open()) {
@@ -204,7 +348,7 @@ class AutocastTest {
             assertEquals(DType.F32, y.dtype());
             assertEquals(gpu, y.device());
             assertTrue(DryRunDevice.gemms(DType.BF16) >= bf0 + 1, "the forward GEMM is BF16");
-            assertTrue(DryRunDevice.biasEpilogueGemms() >= ep0 + 1, "the (BF16) bias is added in cuBLASLt's epilogue");
+            assertTrue(DryRunDevice.biasEpilogueGemms() >= ep0 + 1, "the (F32) bias is added in cuBLASLt's epilogue");
             long bf1 = DryRunDevice.gemms(DType.BF16);
             Autograd.backward(Reductions.sum(y));
             assertTrue(DryRunDevice.gemms(DType.BF16) >= bf1 + 2, "both backward GEMMs are BF16");

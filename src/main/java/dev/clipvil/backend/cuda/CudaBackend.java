@@ -85,6 +85,8 @@ public final class CudaBackend implements Backend {
     // GEMM
     @Override public Tensor matmul(Tensor a, Tensor b, Tensor bias) { return CudaGemm.matmul(ctx, a, b, bias); }
 
+    @Override public Tensor matmul(Tensor a, Tensor b, Tensor bias, DType out) { return CudaGemm.matmul(ctx, a, b, bias, out); }
+
     // elementwise
     @Override public Tensor unary(UnaryOp op, Tensor x) { return CudaElementwise.unary(ctx, op, x); }
     @Override public Tensor unaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy) { return CudaElementwise.unaryBackward(ctx, op, x, y, gy); }

@@ -1,6 +1,7 @@
 package dev.clipvil.backend.cuda;
 
 import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.DTypeException;
 import dev.clipvil.tensor.ShapeException;
 import dev.clipvil.tensor.Shapes;
 import dev.clipvil.tensor.Tensor;
@@ -17,7 +18,9 @@ import java.util.Arrays;
  * matrix has no unit stride or its broadcast batch dims do not fold into one stride; a weight shared
  * by every batch of a row-major operand is folded into one GEMM of batch x m rows. F32 runs with strict
  * F32 math (CUBLAS_COMPUTE_32F) unless TF32 is allowed ({@link #allowTf32}: CUBLAS_COMPUTE_32F_FAST_TF32);
- * BF16/F16 take F32 accumulation; the scale type is F32. A [N] bias is added in the epilogue
+ * BF16/F16 take F32 accumulation; the scale type is F32. BF16/F16 operands may also write an F32
+ * result directly (C/D CUDA_R_32F, compute 32F: the accumulator is stored without rounding to 16 bits;
+ * autocast's linears use it so their F32 activations and gradients need no widening kernel). A [N] bias is added in the epilogue
  * (CUBLASLT_EPILOGUE_BIAS, the bias in the output's type, as cuBLASLt expects): no extra pass over C.
  * <p>
  * Fallback: {@code cublasGemmStridedBatchedEx} (bias broadcast into C first, added with beta = 1) runs
@@ -119,17 +122,26 @@ final class CudaGemm {
         }
     }
 
-    static Tensor matmul(CudaContext ctx, Tensor a, Tensor b, Tensor bias) {
+    static Tensor matmul(CudaContext ctx, Tensor a, Tensor b, Tensor bias) { return matmul(ctx, a, b, bias, a.dtype()); }
+
+    /**
+     * a b (+ bias) with a result of dtype {@code outType}: the operands' dtype, or F32 for BF16/F16
+     * operands (C/D F32 with F32 accumulation, the bias F32 as cuBLASLt takes it for an F32 output).
+     */
+    static Tensor matmul(CudaContext ctx, Tensor a, Tensor b, Tensor bias, DType outType) {
         CudaOps.requireOn(ctx, "matmul", a, b, bias);
         DTypes.requireFloat("matmul", a.dtype());
         CudaElementwise.sameDType("matmul", a, b);
+        if (outType != a.dtype() && (outType != DType.F32 || a.dtype() == DType.F32)) {
+            throw new DTypeException("matmul: a " + outType + " result of " + a.dtype() + " operands (only BF16/F16 -> F32 mixes)");
+        }
         if (a.dim() < 2 || b.dim() < 2) {
             throw new ShapeException("matmul: operands need rank >= 2, got " + Shapes.str(a.shape()) + " and " + Shapes.str(b.shape()));
         }
         int m = a.shape(-2), k = a.shape(-1), k2 = b.shape(-2), n = b.shape(-1);
         if (k != k2) throw new ShapeException("matmul: inner dimensions differ: " + Shapes.str(a.shape()) + " x " + Shapes.str(b.shape()));
         if (bias != null) {
-            CudaElementwise.sameDType("matmul", a, bias);
+            if (bias.dtype() != outType) throw new DTypeException("matmul: bias must be " + outType + " for a " + outType + " result, got " + bias.dtype());
             if (bias.dim() != 1 || bias.shape(0) != n) {
                 throw new ShapeException("matmul: bias must be [" + n + "] for " + Shapes.str(a.shape()) + " x " + Shapes.str(b.shape())
                         + ", got " + Shapes.str(bias.shape()));
@@ -139,7 +151,7 @@ final class CudaGemm {
         int[] outShape = Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = m;
         outShape[batch.length + 1] = n;
-        Tensor out = CudaOps.empty(ctx, a.dtype(), outShape);
+        Tensor out = CudaOps.empty(ctx, outType, outShape);
         if (out.numel() == 0) return out;
         if (k == 0) {
             if (bias != null) CudaCopy.copy(ctx, bias, out);
@@ -149,7 +161,7 @@ final class CudaGemm {
         Operand oa = operand(ctx, a, batch), ob = operand(ctx, b, batch);
         Tensor eb = bias == null ? null : epilogueBias(ctx, bias);
         try {
-            gemm(ctx, oa, ob, out, eb, m, n, k, Shapes.numel(batch));
+            gemm(ctx, oa, ob, out, eb, m, n, k, Shapes.numel(batch), a.dtype());
         } finally {
             if (oa.copied()) oa.t().close();
             if (ob.copied()) ob.t().close();
@@ -172,6 +184,11 @@ final class CudaGemm {
      * the batch folds into the rows (one GEMM with m * batches rows). Pure arithmetic (tested on the CPU).
      */
     static GemmProblem problem(Operand oa, Operand ob, int m, int n, int k, int batches, DType dtype, boolean tf32, boolean bias) {
+        return problem(oa, ob, m, n, k, batches, dtype, tf32, bias, dtype);
+    }
+
+    /** {@link #problem} with D (and the bias) of dtype {@code out} (F32 for a mixed BF16/F16 GEMM). */
+    static GemmProblem problem(Operand oa, Operand ob, int m, int n, int k, int batches, DType dtype, boolean tf32, boolean bias, DType out) {
         long sa = oa.batchStride(), sb = ob.batchStride();
         if (batches > 1 && sb == 0 && !oa.colMajor() && sa == (long) m * oa.ld() && (long) m * batches <= Integer.MAX_VALUE) {
             m *= batches;
@@ -180,7 +197,7 @@ final class CudaGemm {
         if (batches == 1) sa = sb = 0;
         int compute = dtype == DType.F32 && tf32 ? cublas.CUBLAS_COMPUTE_32F_FAST_TF32 : cublas.CUBLAS_COMPUTE_32F;
         return new GemmProblem(dtype, compute, ob.colMajor(), oa.colMajor(), n, m, k, ob.ld(), oa.ld(), n, sb, sa,
-                batches == 1 ? 0 : (long) m * n, batches, bias);
+                batches == 1 ? 0 : (long) m * n, batches, bias, out);
     }
 
     /** Per thread: the fallback's scalars and address pointers, reused by every call. */
@@ -191,8 +208,8 @@ final class CudaGemm {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    private static void gemm(CudaContext ctx, Operand oa, Operand ob, Tensor out, Tensor bias, int m, int n, int k, int batches) {
-        GemmProblem p = problem(oa, ob, m, n, k, batches, out.dtype(), tf32, bias != null);
+    private static void gemm(CudaContext ctx, Operand oa, Operand ob, Tensor out, Tensor bias, int m, int n, int k, int batches, DType operands) {
+        GemmProblem p = problem(oa, ob, m, n, k, batches, operands, tf32, bias != null, out.dtype());
         if (lt) {
             if (ctx.dryRun()) {
                 DryRun.gemm(p, true);
@@ -222,7 +239,7 @@ final class CudaGemm {
                     p.transB() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N, p.rows(), p.cols(), p.k(), s.one,
                     s.a.at(CudaOps.addr(ob.t())), type, p.lda(), p.strideA(),
                     s.b.at(CudaOps.addr(oa.t())), type, p.ldb(), p.strideB(),
-                    bias != null ? s.one : s.zero, s.c.at(CudaOps.addr(out)), type, p.ldc(), p.strideC(), p.batch(), p.compute(),
+                    bias != null ? s.one : s.zero, s.c.at(CudaOps.addr(out)), cudaType(p.out()), p.ldc(), p.strideC(), p.batch(), p.compute(),
                     cublas.CUBLAS_GEMM_DEFAULT);
             if (st != 0) CudaCheck.blas(st, "cublasGemmStridedBatchedEx(" + p + ")");
         }

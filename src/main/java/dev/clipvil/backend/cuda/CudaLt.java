@@ -103,7 +103,7 @@ final class CudaLt {
      * no algorithm for this problem and these alignments (the caller then uses cublasGemmStridedBatchedEx).
      */
     boolean matmul(GemmProblem p, long a, long b, long d, long bias) {
-        Key key = new Key(p, alignment(a, p.strideA(), p), alignment(b, p.strideB(), p), alignment(d, p.strideC(), p));
+        Key key = new Key(p, alignment(a, p.strideA(), p), alignment(b, p.strideB(), p), alignment(d, p.strideC(), p, p.out()));
         Plan plan = plans.get(key);
         if (plan == null) {
             plan = plan(key);
@@ -128,8 +128,11 @@ final class CudaLt {
     }
 
     /** The largest power of two (up to 256) dividing the address and, when batched, the batch stride in bytes. Pure arithmetic. */
-    static int alignment(long address, long stride, GemmProblem p) {
-        long bits = address | (p.batch() > 1 ? stride * bytes(p.dtype()) : 0) | 256;
+    static int alignment(long address, long stride, GemmProblem p) { return alignment(address, stride, p, p.dtype()); }
+
+    /** {@link #alignment} of a matrix whose elements are {@code elem} (D of a mixed-output GEMM is F32). */
+    static int alignment(long address, long stride, GemmProblem p, DType elem) {
+        long bits = address | (p.batch() > 1 ? stride * bytes(elem) : 0) | 256;
         return (int) Long.lowestOneBit(bits);
     }
 
@@ -143,12 +146,13 @@ final class CudaLt {
             plan.desc = new cublasLtMatmulDescOpaque_t(out.get(0));
             descInt(plan.desc, cublas.CUBLASLT_MATMUL_DESC_TRANSA, p.transA() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N);
             descInt(plan.desc, cublas.CUBLASLT_MATMUL_DESC_TRANSB, p.transB() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N);
-            // the bias has D's type (cuBLASLt's default bias data type for F32/BF16/F16 outputs): no conversion
+            // the bias has D's type (cuBLASLt's default bias data type for F32/BF16/F16 outputs, also F32 for
+            // an F32 D of BF16/F16 operands): no conversion
             descInt(plan.desc, cublas.CUBLASLT_MATMUL_DESC_EPILOGUE, p.bias() ? cublas.CUBLASLT_EPILOGUE_BIAS : cublas.CUBLASLT_EPILOGUE_DEFAULT);
             int type = CudaGemm.cudaType(p.dtype());
             plan.a = layout(type, p.aRows(), p.aCols(), p.lda(), p.batch(), p.strideA());
             plan.b = layout(type, p.bRows(), p.bCols(), p.ldb(), p.batch(), p.strideB());
-            plan.c = layout(type, p.rows(), p.cols(), p.ldc(), p.batch(), p.strideC());
+            plan.c = layout(CudaGemm.cudaType(p.out()), p.rows(), p.cols(), p.ldc(), p.batch(), p.strideC());
             prefInt(cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, key.alignA());
             prefInt(cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, key.alignB());
             prefInt(cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, key.alignC());

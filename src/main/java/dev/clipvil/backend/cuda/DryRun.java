@@ -21,6 +21,7 @@ final class DryRun {
     private static final Map<String, Integer> CUDNN = new ConcurrentHashMap<>();
     private static final Map<DType, AtomicLong> GEMMS_BY_DTYPE = new ConcurrentHashMap<>();
     private static final AtomicLong BIAS_EPILOGUES = new AtomicLong();
+    private static final AtomicLong MIXED_GEMMS = new AtomicLong();
 
     private DryRun() {}
 
@@ -47,8 +48,10 @@ final class DryRun {
             if (op.startsWith("kernel ")) {
                 LAUNCHES.merge(op.substring(7), 1, Integer::sum);
             } else if (op.startsWith("gemm ")) {
+                String[] types = op.substring(5).split("->");
                 GEMMS.incrementAndGet();
-                GEMMS_BY_DTYPE.computeIfAbsent(DType.valueOf(op.substring(5)), t -> new AtomicLong()).incrementAndGet();
+                GEMMS_BY_DTYPE.computeIfAbsent(DType.valueOf(types[0]), t -> new AtomicLong()).incrementAndGet();
+                if (types.length > 1) MIXED_GEMMS.incrementAndGet();
             }
         }
     }
@@ -56,7 +59,8 @@ final class DryRun {
     /**
      * A GEMM as cuBLASLt ({@code viaLt}) or the cublasGemmStridedBatchedEx fallback would take it: its
      * sizes and leading dimensions are checked ({@link GemmProblem#check}), then it is counted per dtype,
-     * and a bias added in cuBLASLt's epilogue (no broadcast copy into C) is counted too.
+     * and a bias added in cuBLASLt's epilogue (no broadcast copy into C) is counted too, as is a
+     * mixed-output GEMM (BF16/F16 operands writing F32).
      */
     static void gemm(GemmProblem p, boolean viaLt) {
         String bad = p.check();
@@ -65,12 +69,13 @@ final class DryRun {
         if (r != null) throw r.illegal("a cuBLAS GEMM");
         CudaGraph g = capture;
         if (g != null) {
-            g.recorded("gemm " + p.dtype());
+            g.recorded("gemm " + p.dtype() + (p.mixed() ? "->" + p.out() : ""));
             return;
         }
         GEMMS.incrementAndGet();
         GEMMS_BY_DTYPE.computeIfAbsent(p.dtype(), t -> new AtomicLong()).incrementAndGet();
         if (viaLt && p.bias()) BIAS_EPILOGUES.incrementAndGet();
+        if (p.mixed()) MIXED_GEMMS.incrementAndGet();
     }
 
     /**
@@ -117,6 +122,9 @@ final class DryRun {
         AtomicLong n = GEMMS_BY_DTYPE.get(dtype);
         return n == null ? 0 : n.get();
     }
+
+    /** GEMMs so far with BF16/F16 operands and an F32 output written directly (no widening pass). */
+    static long mixedGemms() { return MIXED_GEMMS.get(); }
 
     /** GEMMs so far whose bias went through cuBLASLt's bias epilogue. */
     static long biasEpilogues() { return BIAS_EPILOGUES.get(); }

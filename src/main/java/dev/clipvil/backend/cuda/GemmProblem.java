@@ -11,9 +11,20 @@ import dev.clipvil.tensor.DType;
  *
  * @param compute  cublasComputeType_t (CUBLAS_COMPUTE_32F or CUBLAS_COMPUTE_32F_FAST_TF32)
  * @param bias     whether a [rows] bias vector is added in the epilogue
+ * @param out      the dtype of C/D and of the bias: {@code dtype}, or F32 for BF16/F16 operands
+ *                 (F32 accumulation written as F32: no widening pass after the GEMM)
  */
 record GemmProblem(DType dtype, int compute, boolean transA, boolean transB, int rows, int cols, int k,
-                   int lda, int ldb, int ldc, long strideA, long strideB, long strideC, int batch, boolean bias) {
+                   int lda, int ldb, int ldc, long strideA, long strideB, long strideC, int batch, boolean bias, DType out) {
+
+    /** A problem whose C/D (and bias) have the operands' dtype. */
+    GemmProblem(DType dtype, int compute, boolean transA, boolean transB, int rows, int cols, int k,
+                int lda, int ldb, int ldc, long strideA, long strideB, long strideC, int batch, boolean bias) {
+        this(dtype, compute, transA, transB, rows, cols, k, lda, ldb, ldc, strideA, strideB, strideC, batch, bias, dtype);
+    }
+
+    /** True when D (and the bias) are of another dtype than A and B (BF16/F16 operands, F32 output). */
+    boolean mixed() { return out != dtype; }
 
     /** Rows of A as stored (before op). */
     int aRows() { return transA ? k : rows; }
@@ -31,6 +42,7 @@ record GemmProblem(DType dtype, int compute, boolean transA, boolean transB, int
         if (lda < aRows()) return "lda " + lda + " < " + aRows() + " rows of A";
         if (ldb < bRows()) return "ldb " + ldb + " < " + bRows() + " rows of B";
         if (ldc < rows) return "ldc " + ldc + " < " + rows + " rows of D";
+        if (out != dtype && (out != DType.F32 || dtype == DType.F32)) return "output " + out + " for " + dtype + " operands (only BF16/F16 -> F32 mixes)";
         if (strideA < 0 || strideB < 0 || strideC < 0) return "negative batch stride";
         if (batch > 1 && strideC < (long) ldc * cols) return "batches of D overlap (stride " + strideC + ")";
         return null;
@@ -38,7 +50,7 @@ record GemmProblem(DType dtype, int compute, boolean transA, boolean transB, int
 
     @Override
     public String toString() {
-        return dtype + (compute == org.bytedeco.cuda.global.cublas.CUBLAS_COMPUTE_32F_FAST_TF32 ? "/tf32" : "") + " m=" + rows + " n=" + cols + " k=" + k
+        return dtype + (out != dtype ? "->" + out : "") + (compute == org.bytedeco.cuda.global.cublas.CUBLAS_COMPUTE_32F_FAST_TF32 ? "/tf32" : "") + " m=" + rows + " n=" + cols + " k=" + k
                 + " batch=" + batch + " lda=" + lda + (transA ? " A^T" : "") + " ldb=" + ldb + (transB ? " B^T" : "") + " ldc=" + ldc
                 + " strides " + strideA + "/" + strideB + "/" + strideC + (bias ? " +bias" : "");
     }

@@ -11,6 +11,7 @@ import dev.clipvil.backend.ReduceOp;
 import dev.clipvil.backend.UnaryOp;
 import dev.clipvil.backend.cpu.CpuBackend;
 import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.DTypeException;
 import dev.clipvil.tensor.MemoryScope;
 import dev.clipvil.tensor.Tensor;
 import org.junit.jupiter.api.BeforeAll;
@@ -23,6 +24,7 @@ import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -246,6 +248,41 @@ class CudaDryRunTest {
             assertArrayEquals(new int[]{6, 4}, yb.shape());
             assertEquals(bf + 1, DryRun.gemms(DType.BF16));
             assertEquals(ep + 4, DryRun.biasEpilogues());
+        }
+    }
+
+    @Test
+    void bf16OperandsWriteAnF32OutputWithAnF32BiasInOneGemm() {
+        try (MemoryScope scope = MemoryScope.open()) {
+            Tensor[] a = pair(DType.F32, 6, 7), w = transposed(pair(DType.F32, 4, 7)), bias = pair(DType.F32, 4);
+            Tensor ab = gpu.cast(a[1], DType.BF16), wb = gpu.cast(w[1], DType.BF16);
+            long mixed = DryRun.mixedGemms(), bf = DryRun.gemms(DType.BF16), ep = DryRun.biasEpilogues();
+            int launches = launchCount();
+            Tensor y = gpu.matmul(ab, wb, bias[1], DType.F32);
+            assertEquals(DType.F32, y.dtype());
+            assertArrayEquals(new int[]{6, 4}, y.shape());
+            Tensor batched = gpu.matmul(gpu.cast(pair(DType.F32, 3, 6, 7)[1], DType.BF16), wb, null, DType.F32);
+            assertEquals(DType.F32, batched.dtype());
+            assertArrayEquals(new int[]{3, 6, 4}, batched.shape());
+            assertEquals(mixed + 2, DryRun.mixedGemms());
+            assertEquals(bf + 2, DryRun.gemms(DType.BF16), "counted by operand type");
+            assertEquals(ep + 1, DryRun.biasEpilogues(), "the F32 bias in the epilogue of the F32 output");
+            assertEquals(launches + 1, launchCount(), "only the batched operand's cast: no widening of the result");
+            // the fallback: C is F32 too; the F32 bias broadcast into it (one same-dtype copy)
+            CudaGemm.useLt(false);
+            try {
+                int l2 = launchCount();
+                assertEquals(DType.F32, gpu.matmul(ab, wb, bias[1], DType.F32).dtype());
+                assertEquals(l2 + 1, launchCount());
+            } finally {
+                CudaGemm.useLt(true);
+            }
+            assertEquals(mixed + 3, DryRun.mixedGemms());
+            // the same-dtype case is the plain GEMM
+            assertEquals(DType.BF16, gpu.matmul(ab, wb, null, DType.BF16).dtype());
+            assertEquals(mixed + 3, DryRun.mixedGemms());
+            assertThrows(DTypeException.class, () -> gpu.matmul(ab, wb, gpu.cast(bias[1], DType.BF16), DType.F32), "the bias has the output's type");
+            assertThrows(DTypeException.class, () -> gpu.matmul(a[1], w[1], null, DType.BF16), "F32 operands cannot write BF16");
         }
     }
 

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -101,5 +102,23 @@ class CudaGemmLayoutTest {
         GemmProblem batched = new GemmProblem(DType.BF16, F32_COMPUTE, false, false, 4, 3, 5, 4, 5, 4, 7, 0, 12, 2, false);
         assertEquals(2, CudaLt.alignment(1L << 40, 7, batched), "every batch's address counts: 7 BF16 elements apart");
         assertEquals(256, CudaLt.alignment(1L << 40, 0, batched), "a shared (stride 0) operand");
+    }
+
+    @Test
+    void aMixedOutputProblemKeysItsPlanAndAlignsDByTheOutputType() {
+        GemmProblem same = CudaGemm.problem(op(false, 5, 0), op(true, 5, 0), 3, 4, 5, 1, DType.BF16, false, true);
+        GemmProblem mixed = CudaGemm.problem(op(false, 5, 0), op(true, 5, 0), 3, 4, 5, 1, DType.BF16, false, true, DType.F32);
+        assertFalse(same.mixed());
+        assertTrue(mixed.mixed());
+        assertEquals(DType.F32, mixed.out());
+        assertNotEquals(same, mixed, "the output type is part of the plan key");
+        assertNull(mixed.check());
+        assertTrue(mixed.toString().startsWith("BF16->F32"), mixed.toString());
+        assertTrue(CudaGemm.problem(op(false, 5, 0), op(false, 4, 0), 3, 4, 5, 1, DType.F32, false, false, DType.BF16).check().contains("mixes"),
+                "only BF16/F16 operands may write F32");
+        // D of a batched mixed GEMM: 7 F32 elements apart = 28 bytes -> 4-byte aligned (as BF16 it would be 2)
+        GemmProblem batched = new GemmProblem(DType.BF16, F32_COMPUTE, false, false, 4, 3, 5, 4, 5, 4, 7, 0, 12, 2, false, DType.F32);
+        assertEquals(2, CudaLt.alignment(1L << 40, 7, batched));
+        assertEquals(4, CudaLt.alignment(1L << 40, 7, batched, DType.F32));
     }
 }

@@ -1,5 +1,6 @@
 package dev.clipvil.backend.cuda;
 
+import dev.clipvil.tensor.DType;
 import dev.clipvil.tensor.Tensor;
 import dev.clipvil.testing.GpuAvailable;
 import org.junit.jupiter.api.AfterEach;
@@ -15,7 +16,8 @@ import static dev.clipvil.backend.cuda.GpuParity.*;
 
 /**
  * GEMMs on views (transposed, narrowed, broadcast batches), with and without a bias, against the CPU
- * backend: through cuBLASLt (bias in the epilogue) and through the cublasGemmStridedBatchedEx fallback.
+ * backend: through cuBLASLt (bias in the epilogue) and through the cublasGemmStridedBatchedEx fallback;
+ * BF16 operands with an F32 output (autocast's linears) on both paths.
  */
 @Tag("gpu")
 @ExtendWith(GpuAvailable.class)
@@ -128,6 +130,47 @@ class CudaGemmParityTest {
         CudaGemm.useLt(false);
         biasCases("cublasGemmStridedBatchedEx");
         layoutsAndBatches();
+    }
+
+    /** BF16 operands, F32 result (and F32 bias) against the CPU's F32 GEMM of the same (BF16-valued) operands. */
+    private static void checkMixed(String what, Pair a, Pair b, Pair bias) {
+        Tensor g = gpu().matmul(a.gpu(), b.gpu(), bias == null ? null : bias.gpu(), DType.F32);
+        assertEquals(DType.F32, g.dtype(), what + ": output dtype");
+        Tensor c = cpu().matmul(a.cpu(), b.cpu(), bias == null ? null : bias.cpu());
+        assertClose(what, g, c, BF16);
+        close(g, c);
+    }
+
+    private static void mixedCases(String path) {
+        try (Pair a0 = randn(50, 33, 64); Pair b0 = randn(51, 64, 48); Pair bias = randn(52, 48); Pair a = bf16(a0); Pair b = bf16(b0)) {
+            checkMixed(path + " bf16 -> f32", a, b, null);
+            checkMixed(path + " bf16 -> f32 + f32 bias", a, b, bias);
+            // the same shape with a BF16 output must not reuse the F32-output plan
+            Tensor g = gpu().matmul(a.gpu(), b.gpu(), null);
+            assertEquals(DType.BF16, g.dtype());
+            Tensor c = cpu().matmul(a.cpu(), b.cpu(), null);
+            assertClose(path + " bf16 -> bf16 after bf16 -> f32", g, c, BF16);
+            close(g, c);
+        }
+        try (Pair a0 = randnT(53, 45, 33); Pair b0 = randnT(54, 33, 19); Pair bias = randn(55, 19); Pair a = bf16(a0); Pair b = bf16(b0)) {
+            checkMixed(path + " bf16 -> f32, both transposed, odd sizes + bias", a, b, bias);
+        }
+        try (Pair a0 = randn(56, 4, 50, 64); Pair w0 = randnT(57, 64, 96); Pair bias = randn(58, 96); Pair a = bf16(a0); Pair w = bf16(w0)) {
+            checkMixed(path + " bf16 -> f32, batched x shared W^T + bias (one folded GEMM)", a, w, bias);
+        }
+        try (Pair q0 = randn(59, 2, 3, 50, 64); Pair k0 = randnT(60, 2, 3, 64, 50); Pair q = bf16(q0); Pair k = bf16(k0)) {
+            checkMixed(path + " bf16 -> f32, strided batches (q k^T per head)", q, k, null);
+        }
+        try (Pair a0 = randn(61, 2, 1, 5, 7); Pair b0 = randn(62, 1, 3, 7, 4); Pair a = bf16(a0); Pair b = bf16(b0)) {
+            checkMixed(path + " bf16 -> f32, broadcast batches", a, b, null);
+        }
+    }
+
+    @Test
+    void bf16OperandsWriteAnF32Output() {
+        mixedCases("cuBLASLt");
+        CudaGemm.useLt(false);
+        mixedCases("cublasGemmStridedBatchedEx");
     }
 
     @Test

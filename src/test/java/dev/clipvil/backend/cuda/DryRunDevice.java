@@ -33,6 +33,9 @@ public final class DryRunDevice {
     /** GEMMs the dry-run contexts have issued so far with {@code dtype} operands. */
     public static long gemms(dev.clipvil.tensor.DType dtype) { return DryRun.gemms(dtype); }
 
+    /** GEMMs the dry-run contexts have issued so far with BF16/F16 operands and an F32 output (mixed-output GEMMs). */
+    public static long mixedGemms() { return DryRun.mixedGemms(); }
+
     /** GEMMs the dry-run contexts have issued so far with their bias added in cuBLASLt's epilogue. */
     public static long biasEpilogueGemms() { return DryRun.biasEpilogues(); }
 }
