@@ -68,8 +68,11 @@
 //            the BF16 forward parameters with float* out (F32 accumulation written as F32, not
 //            rounded through BF16); lse F32 as always.
 //   backward 1. clipvil_attn_bwd_prep_f32bf16(const float* gOut, const float* out, float* delta,
-//               float* dqAcc, bf16* gLow, int rows, int dim): gLow = bf16(gOut) (round to nearest
-//               even), delta[row] = sum_d bf16(gOut) * out (out F32), dqAcc = 0. Same launch as the prep.
+//               float* dqAcc, bf16* gLow, int rows, int dim, int H, int Sq, int gsb, int gsh, int gss,
+//               int gsd): gLow = bf16(gOut) (round to nearest even) contiguous [rows, dim],
+//               delta[row] = sum_d bf16(gOut) * out (out F32, contiguous), dqAcc = 0. gOut is read
+//               through its [B, H, Sq, dim] strides (gs*), so a permuted gradient needs no dense copy.
+//               Same launch as the prep.
 //            2. clipvil_attn_bwd_bf16tcf32_d{D} (tensor cores) / clipvil_attn_bwd_bf16f32_d{D} (SIMT):
 //               the BF16 backward parameters with gOut = gLow and float* gk, float* gv; dqAcc is gq.
 //            Why gOut is rounded once by the pre-kernel (not converted while loading the tiles):
@@ -471,16 +474,21 @@ __device__ __forceinline__ void attn_bwd_prep(const T* __restrict__ gOut, const 
 // rounded copy gLow [rows, dim] is what the backward's products read (its BF16 tiles / mma operands),
 // and delta = sum_d bf16(gOut) * out (out in F32) uses the same rounded gOut, so delta is exactly the
 // row sum of P * dP of those products (the gradient is the exact attention gradient of the rounded
-// upstream gradient). Zeroes dqAcc as above. One warp per row, 4 rows per 128-thread block.
+// upstream gradient). gOut is read through its strides (gsb, gsh, gss, gsd for [B, H, Sq, dim]): the
+// gradient of a [N, H, S, D] output that was permuted to [N, S, H, D] arrives permuted, and this read
+// replaces a separate dense copy. Zeroes dqAcc as above. One warp per row, 4 rows per 128-thread block.
 __device__ __forceinline__ void attn_bwd_prep_mixed(const float* __restrict__ gOut, const float* __restrict__ out,
                                                     float* __restrict__ delta, float* __restrict__ dqAcc,
-                                                    bf16_t* __restrict__ gLow, int rows, int dim) {
+                                                    bf16_t* __restrict__ gLow, int rows, int dim, int H, int Sq,
+                                                    int gsb, int gsh, int gss, int gsd) {
     const int lane = threadIdx.x & 31;
     const i64 row = (i64)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (row >= rows) return;
+    const i64 bh = row / Sq;
+    const float* gRow = gOut + (bh / H) * (i64)gsb + (bh % H) * (i64)gsh + (row % Sq) * (i64)gss;
     float sum = 0.f;
     for (int d = lane; d < dim; d += 32) {
-        const bf16_t gb = f32_to_bf16(gOut[row * dim + d]);
+        const bf16_t gb = f32_to_bf16(gRow[(i64)d * gsd]);
         gLow[row * dim + d] = gb;
         sum += bf16_to_f32(gb) * out[row * dim + d];
         dqAcc[row * dim + d] = 0.f;
@@ -1322,6 +1330,6 @@ extern "C" __global__ void clipvil_attn_bwd_bf16tcf32_d128(
 }
 
 extern "C" __global__ void clipvil_attn_bwd_prep_f32bf16(const float* gOut, const float* out, float* delta, float* dqAcc, bf16_t* gLow,
-                                                        int rows, int dim) {
-    attn_bwd_prep_mixed(gOut, out, delta, dqAcc, gLow, rows, dim);
+                                                        int rows, int dim, int H, int Sq, int gsb, int gsh, int gss, int gsd) {
+    attn_bwd_prep_mixed(gOut, out, delta, dqAcc, gLow, rows, dim, H, Sq, gsb, gsh, gss, gsd);
 }

@@ -17,8 +17,9 @@ template <int D> __global__ void k_fwd_mixed_simt(FWD_PARAMS_O(bf16_t, float)) {
 template <int D> __global__ void k_bwd_mixed_tc(BWD_PARAMS_O(bf16_t, float)) { attn_bwd_tc<D, float>(BWD_ARGS); }
 template <int D> __global__ void k_bwd_mixed_tc_dyn(BWD_PARAMS_O(bf16_t, float)) { attn_bwd_tc_dyn<D, float>(BWD_ARGS); }
 template <int D> __global__ void k_bwd_mixed_simt(BWD_PARAMS_O(bf16_t, float)) { attn_bwd_simt<bf16_t, D, float>(BWD_ARGS); }
-__global__ void k_prep_mixed(const float* gOut, const float* out, float* delta, float* dqAcc, bf16_t* gLow, int rows, int dim) {
-    attn_bwd_prep_mixed(gOut, out, delta, dqAcc, gLow, rows, dim);
+__global__ void k_prep_mixed(const float* gOut, const float* out, float* delta, float* dqAcc, bf16_t* gLow, int rows, int dim, int H, int Sq,
+                             int gsb, int gsh, int gss, int gsd) {
+    attn_bwd_prep_mixed(gOut, out, delta, dqAcc, gLow, rows, dim, H, Sq, gsb, gsh, gss, gsd);
 }
 template <typename T> __global__ void k_prep(const T* gOut, const T* out, float* delta, float* dqAcc, int rows, int dim) {
     attn_bwd_prep<T>(gOut, out, delta, dqAcc, rows, dim);
@@ -177,8 +178,19 @@ static void runCase(const Case& c) {
             else
                 LAUNCH(k_fwd_mixed_simt<DT>, dim3(bh, (c.Sq + 31) / 32, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), mask, out.data(),
                        lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
-            LAUNCH(k_prep_mixed, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), d.go.data(), out.data(), delta.data(), dq.data(),
-                   gLow.data(), (int)rows, c.dim);
+            // gOut read through strides: with permutedQ it is stored [B, Sq, H, D] (as a permuted output's gradient arrives)
+            vec<float> goS(d.go.begin(), d.go.end());
+            int gs[4] = {c.H * c.Sq * c.dim, c.Sq * c.dim, c.dim, 1};
+            if (c.permutedQ) {
+                gs[0] = c.Sq * c.H * c.dim; gs[1] = c.dim; gs[2] = c.H * c.dim;
+                for (int b = 0; b < c.B; b++)
+                    for (int h = 0; h < c.H; h++)
+                        for (int i = 0; i < c.Sq; i++)
+                            for (int e = 0; e < c.dim; e++)
+                                goS[(size_t)b * gs[0] + (size_t)h * gs[1] + (size_t)i * gs[2] + e] = d.go[(((size_t)b * c.H + h) * c.Sq + i) * c.dim + e];
+            }
+            LAUNCH(k_prep_mixed, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), goS.data(), out.data(), delta.data(), dq.data(),
+                   gLow.data(), (int)rows, c.dim, c.H, c.Sq, gs[0], gs[1], gs[2], gs[3]);
             if (variant == 3) {
                 if constexpr (DT <= 64)
                     LAUNCH(k_bwd_mixed_tc<DT>, dim3(bh, (c.Sk + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), gLow.data(),

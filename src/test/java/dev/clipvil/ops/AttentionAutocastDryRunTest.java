@@ -16,34 +16,52 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * back (cast_copy is the dtype-converting copy kernel; cast_copy_raw copies without conversion).
  */
 class AttentionAutocastDryRunTest {
-    private static final String CAST = "cast_copy";
+    private static final String CAST = "cast_copy", RAW = "cast_copy_raw";
 
     private static int casts() { return DryRunDevice.launches(CAST); }
 
     @Test
     void packedSelfAttentionCastsOnlyThePackedQkvOnce() {
+        int[] mixed = packedStep(true), plain = packedStep(false);
+        // the F32 kernels read a dense gOut (one raw copy of the permuted gradient); the mixed pre-kernel
+        // reads it through its strides, so the mixed backward copies one tensor fewer
+        assertEquals(plain[1] - 1, mixed[1], "backward raw copies: F32 " + plain[1] + ", mixed " + mixed[1]);
+    }
+
+    /**
+     * A packed self-attention forward and backward as MultiheadAttention runs it (heads merged back to
+     * [N, S, E], so the output gradient arrives permuted), under BF16 autocast or plain F32; checks the
+     * mixed kernels and cast counts and returns {backward casts, backward raw copies}.
+     */
+    private static int[] packedStep(boolean bf16) {
         Device gpu = DryRunDevice.install();
         try (MemoryScope s = MemoryScope.open()) {
             Tensor qkv = Creation.to(Creation.randn(1, DType.F32, 2, 50, 3 * 64), gpu).requiresGrad(true);
-            Tensor w = Creation.to(Creation.randn(2, DType.F32, 2, 2, 50, 32), gpu);
+            Tensor w = Creation.to(Creation.randn(2, DType.F32, 2, 50, 64), gpu);
             int c0 = casts(), fwd0 = DryRunDevice.launches("clipvil_attn_fwd_bf16f32_d32");
             Tensor out;
-            try (Autocast.Guard g = Autocast.bf16()) {
+            try (Autocast.Guard g = bf16 ? Autocast.bf16() : Autocast.f32()) {
                 out = Attention.packedSelfAttention(qkv, 2, null, false, 0);
             }
             assertEquals(DType.F32, out.dtype());
-            assertEquals(1, casts() - c0, "forward: the packed qkv lowered to BF16 once, the output written F32 by the kernel");
-            assertEquals(1, DryRunDevice.launches("clipvil_attn_fwd_bf16f32_d32") - fwd0, "the tensor-core mixed forward");
-
-            Tensor loss = Reductions.sum(Elementwise.mul(out, w));
-            int c1 = casts(), prep0 = DryRunDevice.launches("clipvil_attn_bwd_prep_f32bf16"),
+            if (bf16) {
+                assertEquals(1, casts() - c0, "forward: the packed qkv lowered to BF16 once, the output written F32 by the kernel");
+                assertEquals(1, DryRunDevice.launches("clipvil_attn_fwd_bf16f32_d32") - fwd0, "the tensor-core mixed forward");
+            }
+            Tensor merged = Views.reshape(Views.permute(out, 0, 2, 1, 3), 2, 50, 64);
+            Tensor loss = Reductions.sum(Elementwise.mul(merged, w));
+            int c1 = casts(), raw1 = DryRunDevice.launches(RAW), prep0 = DryRunDevice.launches("clipvil_attn_bwd_prep_f32bf16"),
                     bwd0 = DryRunDevice.launches("clipvil_attn_bwd_bf16tcf32_d32"), old0 = DryRunDevice.launches("clipvil_attn_f32_to_bf16");
             Autograd.backward(loss);
-            assertEquals(0, casts() - c1, "backward: F32 gradient in, F32 packed gradient out, no cast");
-            assertEquals(1, DryRunDevice.launches("clipvil_attn_bwd_prep_f32bf16") - prep0, "the mixed pre-kernel (rounds gOut once)");
-            assertEquals(1, DryRunDevice.launches("clipvil_attn_bwd_bf16tcf32_d32") - bwd0, "the tensor-core mixed backward");
-            assertEquals(0, DryRunDevice.launches("clipvil_attn_f32_to_bf16") - old0);
+            int[] counts = {casts() - c1, DryRunDevice.launches(RAW) - raw1};
+            assertEquals(0, counts[0], "backward: F32 gradient in, F32 packed gradient out, no cast");
+            if (bf16) {
+                assertEquals(1, DryRunDevice.launches("clipvil_attn_bwd_prep_f32bf16") - prep0, "the mixed pre-kernel (rounds gOut once)");
+                assertEquals(1, DryRunDevice.launches("clipvil_attn_bwd_bf16tcf32_d32") - bwd0, "the tensor-core mixed backward");
+                assertEquals(0, DryRunDevice.launches("clipvil_attn_f32_to_bf16") - old0);
+            }
             assertEquals(DType.F32, qkv.grad().dtype());
+            return counts;
         }
     }
 

@@ -36,8 +36,8 @@ import java.util.Arrays;
  *
  * <p>Mixed precision (BF16 autocast): BF16 q/k/v with an F32 output ({@code outType} F32) run the
  * {@code bf16f32} forward kernels, which write the F32 accumulation directly; the matching backward
- * ({@code gradType} F32) takes F32 gOut and out: its pre-kernel rounds gOut to a BF16 copy once (the
- * tensor-core operands) and computes delta from that copy and the F32 out, and the backward writes
+ * ({@code gradType} F32) takes F32 gOut and out: its pre-kernel reads gOut through its strides, rounds it
+ * to a contiguous BF16 copy once (the tensor-core operands) and computes delta from that copy and the F32 out, and the backward writes
  * gk and gv as F32 while gq is the F32 atomic buffer itself, so no cast kernel runs on either side.
  * {@code CLIPVIL_ATTN_SIMT=1} has SIMT variants of both (the same cross-check).
  */
@@ -235,7 +235,9 @@ final class CudaAttention {
         Tensor gq = null, gk = null, gv = null;
         boolean ok = false;
         try {
-            god = KernelSupport.dense(ctx, gOut, gradType);
+            // mixed: the pre-kernel reads an F32 gOut through its strides (no dense copy of a permuted gradient)
+            god = mixed && gOut.dtype() == DType.F32 ? gOut.asStrided(gOut.shape(), gOut.strides(), gOut.offset())
+                    : KernelSupport.dense(ctx, gOut, gradType);
             od = KernelSupport.dense(ctx, out, gradType);
             ld = KernelSupport.dense(ctx, lse, DType.F32);
             int rows = g.b * g.h * g.sq;
@@ -251,9 +253,11 @@ final class CudaAttention {
                     .ptr(KernelSupport.ptr(dqAcc));
             if (mixed) {
                 gLow = KernelSupport.empty(ctx, DType.BF16, outShape);
-                p.ptr(KernelSupport.ptr(gLow));
+                int[] gs = god.strides();
+                p.ptr(KernelSupport.ptr(gLow)).i32(rows).i32(g.d).i32(g.h).i32(g.sq).i32(gs[0]).i32(gs[1]).i32(gs[2]).i32(gs[3]);
+            } else {
+                p.i32(rows).i32(g.d);
             }
-            p.i32(rows).i32(g.d);
             KernelLaunch.launch(ctx, mixed ? PREP_MIXED : PREP[f32 ? 0 : 1], KernelSupport.ceilDiv(rows, 4), 128, 0, p);
 
             // 2. SIMT: one 64-thread CTA per (batch x head, 16 keys); tensor cores (BF16): one 128-thread

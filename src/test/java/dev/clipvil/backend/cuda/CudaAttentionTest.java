@@ -92,7 +92,8 @@ class CudaAttentionTest {
 
     /**
      * Mixed precision (the autocast path): BF16 q/k/v, an F32 output gradient that is not BF16-valued
-     * (so the pre-kernel's rounding is exercised), F32 out and gradients written by the kernels; tensor
+     * (so the pre-kernel's rounding is exercised; permuted in the permuted cases, read through its
+     * strides), F32 out and gradients written by the kernels; tensor
      * cores and the SIMT cross-check, at CLIP's shapes and at the large head dims.
      */
     @Test
@@ -114,15 +115,17 @@ class CudaAttentionTest {
             Tensor q = c.permutedQ ? random(bf, seed, -1, 1, c.b, c.sq, c.h, c.d) : random(bf, seed, -1, 1, c.b, c.h, c.sq, c.d);
             Tensor k = random(bf, seed + 1, -1, 1, c.b, c.h, c.sk, c.d);
             Tensor v = random(bf, seed + 2, -1, 1, c.b, c.h, c.sk, c.d);
-            Tensor go = random(DType.F32, seed + 3, -1, 1, c.b, c.h, c.sq, c.d);
+            // gOut permuted like q in the permuted cases (the gradient of an output permuted to [B, Sq, H, D]
+            // arrives so; the pre-kernel reads it through its strides)
+            Tensor go = c.permutedQ ? random(DType.F32, seed + 3, -1, 1, c.b, c.sq, c.h, c.d) : random(DType.F32, seed + 3, -1, 1, c.b, c.h, c.sq, c.d);
             Tensor m = hostMask(c, seed + 4);
 
-            Tensor q64 = view(f64(q), c), k64 = f64(k), v64 = f64(v), go64 = f64(go);
+            Tensor q64 = view(f64(q), c), k64 = f64(k), v64 = f64(v), go64 = view(f64(go), c);
             Tensor m64 = m == null ? null : m.dtype() == DType.BOOL ? m : f64(m);
             AttentionResult ref = CpuBackend.get().attention(q64, k64, v64, m64, c.causal, scale);
             Tensor[] refG = CpuBackend.get().attentionBackward(go64, q64, k64, v64, ref.out(), ref.lse(), m64, c.causal, scale);
 
-            Tensor dq = view(up(ctx, q, bf), c), dk = up(ctx, k, bf), dv = up(ctx, v, bf), dgo = up(ctx, go, DType.F32);
+            Tensor dq = view(up(ctx, q, bf), c), dk = up(ctx, k, bf), dv = up(ctx, v, bf), dgo = view(up(ctx, go, DType.F32), c);
             Tensor dm = m == null ? null : up(ctx, m, m.dtype());
             AttentionResult got = CudaAttention.forward(ctx, dq, dk, dv, dm, c.causal, scale, simt, DType.F32);
             assertEquals(DType.F32, got.out().dtype(), what);

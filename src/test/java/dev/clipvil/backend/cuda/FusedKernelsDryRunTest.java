@@ -76,8 +76,10 @@ class FusedKernelsDryRunTest {
                         if (dt == DType.BF16) {  // mixed precision: BF16 q/k/v, F32 out, gOut and gradients
                             AttentionResult m = CudaAttention.forward(ctx, q, k, v, mask, causal, 0.125, simt, DType.F32);
                             shape("mixed out", m.out(), DType.F32, 2, 3, 17, d);
-                            Tensor[] mg = CudaAttention.backward(ctx, dev(DType.F32, 2, 3, 17, d), q, k, v, m.out(), m.lse(), mask, causal, 0.125,
-                                    simt, DType.F32);
+                            // the output gradient as it arrives from a permuted output: [2, 17, 3, d] storage viewed as [2, 3, 17, d]
+                            Tensor gp = dev(DType.F32, 2, 17, 3, d);
+                            Tensor gof = gp.asStrided(new int[]{2, 3, 17, d}, new int[]{17 * 3 * d, d, 3 * d, 1}, gp.offset());
+                            Tensor[] mg = CudaAttention.backward(ctx, gof, q, k, v, m.out(), m.lse(), mask, causal, 0.125, simt, DType.F32);
                             shape("mixed gq", mg[0], DType.F32, 2, 3, 17, d);
                             shape("mixed gk", mg[1], DType.F32, 2, 3, 21, d);
                             shape("mixed gv", mg[2], DType.F32, 2, 3, 21, d);
