@@ -61,6 +61,27 @@
 //   3. only for bf16: clipvil_attn_f32_to_bf16(const float* src, bf16* dst, long long n)
 //        gq = bf16(dqAcc). block 256, grid (ceil(n/256) capped at 65535*4 is fine: grid-stride loop).
 //        For f32, pass gq itself as dqAcc and skip this step.
+//
+// Mixed precision (BF16 autocast: BF16 q/k/v on the tensor cores, F32 activations and gradients
+// around them; no cast kernels before or after):
+//   forward  clipvil_attn_fwd_bf16f32_d{D} (tensor cores), clipvil_attn_fwd_bf16simtf32_d{D} (SIMT):
+//            the BF16 forward parameters with float* out (F32 accumulation written as F32, not
+//            rounded through BF16); lse F32 as always.
+//   backward 1. clipvil_attn_bwd_prep_f32bf16(const float* gOut, const float* out, float* delta,
+//               float* dqAcc, bf16* gLow, int rows, int dim, int H, int Sq, int gsb, int gsh, int gss,
+//               int gsd): gLow = bf16(gOut) (round to nearest even) contiguous [rows, dim],
+//               delta[row] = sum_d bf16(gOut) * out (out F32, contiguous), dqAcc = 0. gOut is read
+//               through its [B, H, Sq, dim] strides (gs*), so a permuted gradient needs no dense copy.
+//               Same launch as the prep.
+//            2. clipvil_attn_bwd_bf16tcf32_d{D} (tensor cores) / clipvil_attn_bwd_bf16f32_d{D} (SIMT):
+//               the BF16 backward parameters with gOut = gLow and float* gk, float* gv; dqAcc is gq.
+//            Why gOut is rounded once by the pre-kernel (not converted while loading the tiles):
+//            every key-block CTA of a head re-reads all of gOut, so the BF16 copy halves those reads
+//            whenever Sk > 64 and costs the same bytes at Sk <= 64 (the pre-kernel reads the F32 gOut
+//            for delta anyway); the backward kernels keep their BF16 gOut loads unchanged (the mixed
+//            variants differ from the BF16 ones only in their gk/gv stores); and delta comes from the
+//            same rounded gOut as the products, so the result is the exact attention gradient of
+//            the BF16-rounded upstream gradient (rows of dS sum to ~0 as in the F32 kernels).
 // ---------------------------------------------------------------------------------------------
 
 // common.cuh: bf16_to_f32 / f32_to_bf16 (round to nearest even) and warp_sum, shared with the other
@@ -107,10 +128,10 @@ __device__ __forceinline__ float mask_value(const void* mask, int kind, i64 off)
 #define FS_BM 32
 #define FS_BN 32
 
-template <typename T, int D>
+template <typename T, int D, typename TO = T>
 __device__ __forceinline__ void attn_fwd_simt(
     const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, const void* __restrict__ mask,
-    T* __restrict__ out, float* __restrict__ lse, int B, int H, int Sq, int Sk, int dim,
+    TO* __restrict__ out, float* __restrict__ lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
     int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
     __shared__ float sQ[FS_BM][D + 1];   // +1: odd row stride, rows of a warp hit distinct banks
@@ -205,7 +226,7 @@ __device__ __forceinline__ void attn_fwd_simt(
 #pragma unroll
         for (int x = 0; x < D / 4; x++) {
             const int d = quad + 4 * x;
-            if (d < dim) out[row * dim + d] = from_f32<T>(acc[x] * inv);
+            if (d < dim) out[row * dim + d] = from_f32<TO>(acc[x] * inv);
         }
         if (quad == 0) lse[row] = empty ? CLIPVIL_INF : mRun + logf(lRun);
     }
@@ -244,10 +265,10 @@ __device__ __forceinline__ unsigned ld_bf16_bits(const bf16_t* base, int row, in
     return (row < rows && d < dim) ? (unsigned)base[(i64)row * rs + (i64)d * ds] : 0u;
 }
 
-template <int D>
+template <int D, typename TO = bf16_t>
 __device__ __forceinline__ void attn_fwd_tc(
     const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v,
-    const void* __restrict__ mask, bf16_t* __restrict__ out, float* __restrict__ lse,
+    const void* __restrict__ mask, TO* __restrict__ out, float* __restrict__ lse,
     int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
     int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
@@ -422,7 +443,7 @@ __device__ __forceinline__ void attn_fwd_tc(
 #pragma unroll
             for (int e = 0; e < 2; e++) {
                 const int d = x * 8 + 2 * t + e;
-                if (d < dim) out[row * dim + d] = f32_to_bf16(o[x][2 * hi + e] * inv);
+                if (d < dim) out[row * dim + d] = from_f32<TO>(o[x][2 * hi + e] * inv);
             }
         }
         if (t == 0) lse[row] = empty ? CLIPVIL_INF : mRun[hi] + logf(lRun[hi]);
@@ -449,6 +470,34 @@ __device__ __forceinline__ void attn_bwd_prep(const T* __restrict__ gOut, const 
     if (lane == 0) delta[row] = sum;
 }
 
+// Mixed-precision pre-kernel (BF16 q/k/v, F32 gOut and out): gOut is rounded to BF16 once, here; the
+// rounded copy gLow [rows, dim] is what the backward's products read (its BF16 tiles / mma operands),
+// and delta = sum_d bf16(gOut) * out (out in F32) uses the same rounded gOut, so delta is exactly the
+// row sum of P * dP of those products (the gradient is the exact attention gradient of the rounded
+// upstream gradient). gOut is read through its strides (gsb, gsh, gss, gsd for [B, H, Sq, dim]): the
+// gradient of a [N, H, S, D] output that was permuted to [N, S, H, D] arrives permuted, and this read
+// replaces a separate dense copy. Zeroes dqAcc as above. One warp per row, 4 rows per 128-thread block.
+__device__ __forceinline__ void attn_bwd_prep_mixed(const float* __restrict__ gOut, const float* __restrict__ out,
+                                                    float* __restrict__ delta, float* __restrict__ dqAcc,
+                                                    bf16_t* __restrict__ gLow, int rows, int dim, int H, int Sq,
+                                                    int gsb, int gsh, int gss, int gsd) {
+    const int lane = threadIdx.x & 31;
+    const i64 row = (i64)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (row >= rows) return;
+    const i64 bh = row / Sq;
+    const float* gRow = gOut + (bh / H) * (i64)gsb + (bh % H) * (i64)gsh + (row % Sq) * (i64)gss;
+    float sum = 0.f;
+    for (int d = lane; d < dim; d += 32) {
+        const bf16_t gb = f32_to_bf16(gRow[(i64)d * gsd]);
+        gLow[row * dim + d] = gb;
+        sum += bf16_to_f32(gb) * out[row * dim + d];
+        dqAcc[row * dim + d] = 0.f;
+    }
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+    if (lane == 0) delta[row] = sum;
+}
+
 // =============================================================================================
 // Backward, SIMT (F32 math; BF16 inputs converted on load). One CTA = 16 keys of one (b, h),
 // 64 threads; it walks the query blocks of 16 rows, recomputing P = exp(s - lse) and
@@ -461,11 +510,11 @@ __device__ __forceinline__ void attn_bwd_prep(const T* __restrict__ gOut, const 
 #define BS_BK 16
 #define BS_BQ 16
 
-template <typename T, int D>
+template <typename T, int D, typename TG = T>
 __device__ __forceinline__ void attn_bwd_simt(
     const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, const T* __restrict__ gOut,
     const float* __restrict__ lse, const float* __restrict__ delta, const void* __restrict__ mask,
-    float* __restrict__ dqAcc, T* __restrict__ gk, T* __restrict__ gv,
+    float* __restrict__ dqAcc, TG* __restrict__ gk, TG* __restrict__ gv,
     int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
     int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
@@ -577,8 +626,8 @@ __device__ __forceinline__ void attn_bwd_simt(
         for (int x = 0; x < D / 4; x++) {
             const int d = quad + 4 * x;
             if (d < dim) {
-                gk[row * dim + d] = from_f32<T>(accK[x] * scale);
-                gv[row * dim + d] = from_f32<T>(accV[x]);
+                gk[row * dim + d] = from_f32<TG>(accK[x] * scale);
+                gv[row * dim + d] = from_f32<TG>(accV[x]);
             }
         }
     }
@@ -635,11 +684,11 @@ __device__ __forceinline__ void attn_bwd_simt(
 #define CLIPVIL_DYNAMIC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
 #endif
 
-template <int D, bool KV_SMEM>
+template <int D, bool KV_SMEM, typename TG>
 __device__ __forceinline__ void attn_bwd_tc_body(
     const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v, const bf16_t* __restrict__ gOut,
     const float* __restrict__ lse, const float* __restrict__ delta, const void* __restrict__ mask,
-    float* __restrict__ dqAcc, bf16_t* __restrict__ gk, bf16_t* __restrict__ gv,
+    float* __restrict__ dqAcc, TG* __restrict__ gk, TG* __restrict__ gv,
     int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
     int maskKind, int msb, int msh, int msq, int msk, int causal, float scale, unsigned char* smem) {
@@ -857,55 +906,57 @@ __device__ __forceinline__ void attn_bwd_tc_body(
             const int d = x * 8 + 2 * t + (e & 1);
             if (j < Sk && d < dim) {
                 const i64 o = ((i64)bh * Sk + j) * dim + d;
-                gk[o] = f32_to_bf16(accK[x][e] * scale);
-                gv[o] = f32_to_bf16(accV[x][e]);
+                gk[o] = from_f32<TG>(accK[x][e] * scale);
+                gv[o] = from_f32<TG>(accV[x][e]);
             }
         }
     }
 }
 
 // D <= 64: the tiles in static shared memory (no launch attribute needed).
-template <int D>
+template <int D, typename TG = bf16_t>
 __device__ __forceinline__ void attn_bwd_tc(
     const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v, const bf16_t* __restrict__ gOut,
     const float* __restrict__ lse, const float* __restrict__ delta, const void* __restrict__ mask,
-    float* __restrict__ dqAcc, bf16_t* __restrict__ gk, bf16_t* __restrict__ gv,
+    float* __restrict__ dqAcc, TG* __restrict__ gk, TG* __restrict__ gv,
     int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
     int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
     static_assert(D <= 64 && TB_SMEM_BYTES(D, false) <= 48 * 1024, "static tiles: D <= 64 (use attn_bwd_tc_dyn above)");
     __shared__ __align__(16) unsigned char smem[TB_SMEM_BYTES(D, false)];
-    attn_bwd_tc_body<D, false>(q, k, v, gOut, lse, delta, mask, dqAcc, gk, gv, B, H, Sq, Sk, dim, qsb, qsh, qss, qsd,
+    attn_bwd_tc_body<D, false, TG>(q, k, v, gOut, lse, delta, mask, dqAcc, gk, gv, B, H, Sq, Sk, dim, qsb, qsh, qss, qsd,
                                ksb, ksh, kss, ksd, vsb, vsh, vss, vsd, maskKind, msb, msh, msq, msk, causal, scale, smem);
 }
 
 // D = 80, 96, 128: the tiles in dynamic shared memory; launch with TB_SMEM_BYTES(D, TB_KV_SMEM(D)) bytes.
-template <int D>
+template <int D, typename TG = bf16_t>
 __device__ __forceinline__ void attn_bwd_tc_dyn(
     const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v, const bf16_t* __restrict__ gOut,
     const float* __restrict__ lse, const float* __restrict__ delta, const void* __restrict__ mask,
-    float* __restrict__ dqAcc, bf16_t* __restrict__ gk, bf16_t* __restrict__ gv,
+    float* __restrict__ dqAcc, TG* __restrict__ gk, TG* __restrict__ gv,
     int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
     int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
     CLIPVIL_DYNAMIC_SMEM(smem);
-    attn_bwd_tc_body<D, TB_KV_SMEM(D)>(q, k, v, gOut, lse, delta, mask, dqAcc, gk, gv, B, H, Sq, Sk, dim, qsb, qsh, qss, qsd,
+    attn_bwd_tc_body<D, TB_KV_SMEM(D), TG>(q, k, v, gOut, lse, delta, mask, dqAcc, gk, gv, B, H, Sq, Sk, dim, qsb, qsh, qss, qsd,
                                        ksb, ksh, kss, ksd, vsb, vsh, vss, vsd, maskKind, msb, msh, msq, msk, causal, scale, smem);
 }
 
 // =============================================================================================
 // extern "C" entry points
 // =============================================================================================
-#define FWD_PARAMS(T)                                                                                          \
-    const T *q, const T *k, const T *v, const void *mask, T *out, float *lse, int B, int H, int Sq, int Sk,   \
+#define FWD_PARAMS(T) FWD_PARAMS_O(T, T)
+#define FWD_PARAMS_O(T, TO)                                                                                    \
+    const T *q, const T *k, const T *v, const void *mask, TO *out, float *lse, int B, int H, int Sq, int Sk,   \
         int dim, int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh,    \
         int vss, int vsd, int maskKind, int msb, int msh, int msq, int msk, int causal, float scale
 #define FWD_ARGS                                                                                               \
     q, k, v, mask, out, lse, B, H, Sq, Sk, dim, qsb, qsh, qss, qsd, ksb, ksh, kss, ksd, vsb, vsh, vss, vsd,   \
         maskKind, msb, msh, msq, msk, causal, scale
-#define BWD_PARAMS(T)                                                                                          \
+#define BWD_PARAMS(T) BWD_PARAMS_O(T, T)
+#define BWD_PARAMS_O(T, TG)                                                                                    \
     const T *q, const T *k, const T *v, const T *gOut, const float *lse, const float *delta,                  \
-        const void *mask, float *dqAcc, T *gk, T *gv, int B, int H, int Sq, int Sk, int dim, int qsb,         \
+        const void *mask, float *dqAcc, TG *gk, TG *gv, int B, int H, int Sq, int Sk, int dim, int qsb,         \
         int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,    \
         int maskKind, int msb, int msh, int msq, int msk, int causal, float scale
 #define BWD_ARGS                                                                                               \
@@ -1133,4 +1184,152 @@ extern "C" __global__ void clipvil_attn_f32_to_bf16(const float* src, bf16_t* ds
     for (i64 e = (i64)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (i64)gridDim.x * blockDim.x) {
         dst[e] = f32_to_bf16(src[e]);
     }
+}
+
+// ---- mixed precision: BF16 q/k/v (tensor-core operands), F32 results (the autocast path) ----------
+// Same parameters, launch shapes and shared memory as the BF16 entry points of the same D, except:
+//   forward  clipvil_attn_fwd_bf16f32_d{D} (tensor cores) / clipvil_attn_fwd_bf16simtf32_d{D} (SIMT):
+//            float* out;
+//   backward clipvil_attn_bwd_bf16tcf32_d{D} (tensor cores) / clipvil_attn_bwd_bf16f32_d{D} (SIMT):
+//            float* gk, float* gv; gOut is the BF16 copy written by clipvil_attn_bwd_prep_f32bf16, and
+//            dqAcc (F32) is gq itself (no cast kernel).
+
+extern "C" __global__ void clipvil_attn_fwd_bf16f32_d32(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_tc<32, float>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_fwd_bf16simtf32_d32(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_simt<bf16_t, 32, float>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16f32_d32(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_simt<bf16_t, 32, float>(BWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16tcf32_d32(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_tc<32, float>(BWD_ARGS);
+}
+
+extern "C" __global__ void clipvil_attn_fwd_bf16f32_d64(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_tc<64, float>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_fwd_bf16simtf32_d64(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_simt<bf16_t, 64, float>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16f32_d64(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_simt<bf16_t, 64, float>(BWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16tcf32_d64(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_tc<64, float>(BWD_ARGS);
+}
+
+extern "C" __global__ void clipvil_attn_fwd_bf16f32_d80(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_tc<80, float>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_fwd_bf16simtf32_d80(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_simt<bf16_t, 80, float>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16f32_d80(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_simt<bf16_t, 80, float>(BWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16tcf32_d80(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_tc_dyn<80, float>(BWD_ARGS);
+}
+
+extern "C" __global__ void clipvil_attn_fwd_bf16f32_d96(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_tc<96, float>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_fwd_bf16simtf32_d96(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_simt<bf16_t, 96, float>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16f32_d96(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_simt<bf16_t, 96, float>(BWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16tcf32_d96(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_tc_dyn<96, float>(BWD_ARGS);
+}
+
+extern "C" __global__ void clipvil_attn_fwd_bf16f32_d128(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_tc<128, float>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_fwd_bf16simtf32_d128(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_fwd_simt<bf16_t, 128, float>(FWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16f32_d128(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_simt<bf16_t, 128, float>(BWD_ARGS);
+}
+extern "C" __global__ void clipvil_attn_bwd_bf16tcf32_d128(
+    const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
+    const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
+    int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    attn_bwd_tc_dyn<128, float>(BWD_ARGS);
+}
+
+extern "C" __global__ void clipvil_attn_bwd_prep_f32bf16(const float* gOut, const float* out, float* delta, float* dqAcc, bf16_t* gLow,
+                                                        int rows, int dim, int H, int Sq, int gsb, int gsh, int gss, int gsd) {
+    attn_bwd_prep_mixed(gOut, out, delta, dqAcc, gLow, rows, dim, H, Sq, gsb, gsh, gss, gsd);
 }

@@ -11,6 +11,16 @@ template <int D> __global__ void k_bwd_f32(BWD_PARAMS(float)) { attn_bwd_simt<fl
 template <int D> __global__ void k_bwd_bf16simt(BWD_PARAMS(bf16_t)) { attn_bwd_simt<bf16_t, D>(BWD_ARGS); }
 template <int D> __global__ void k_bwd_bf16tc(BWD_PARAMS(bf16_t)) { attn_bwd_tc<D>(BWD_ARGS); }
 template <int D> __global__ void k_bwd_bf16tc_dyn(BWD_PARAMS(bf16_t)) { attn_bwd_tc_dyn<D>(BWD_ARGS); }
+// mixed precision (BF16 q/k/v, F32 out / gOut / gradients)
+template <int D> __global__ void k_fwd_mixed_tc(FWD_PARAMS_O(bf16_t, float)) { attn_fwd_tc<D, float>(FWD_ARGS); }
+template <int D> __global__ void k_fwd_mixed_simt(FWD_PARAMS_O(bf16_t, float)) { attn_fwd_simt<bf16_t, D, float>(FWD_ARGS); }
+template <int D> __global__ void k_bwd_mixed_tc(BWD_PARAMS_O(bf16_t, float)) { attn_bwd_tc<D, float>(BWD_ARGS); }
+template <int D> __global__ void k_bwd_mixed_tc_dyn(BWD_PARAMS_O(bf16_t, float)) { attn_bwd_tc_dyn<D, float>(BWD_ARGS); }
+template <int D> __global__ void k_bwd_mixed_simt(BWD_PARAMS_O(bf16_t, float)) { attn_bwd_simt<bf16_t, D, float>(BWD_ARGS); }
+__global__ void k_prep_mixed(const float* gOut, const float* out, float* delta, float* dqAcc, bf16_t* gLow, int rows, int dim, int H, int Sq,
+                             int gsb, int gsh, int gss, int gsd) {
+    attn_bwd_prep_mixed(gOut, out, delta, dqAcc, gLow, rows, dim, H, Sq, gsb, gsh, gss, gsd);
+}
 template <typename T> __global__ void k_prep(const T* gOut, const T* out, float* delta, float* dqAcc, int rows, int dim) {
     attn_bwd_prep<T>(gOut, out, delta, dqAcc, rows, dim);
 }
@@ -131,16 +141,20 @@ template <int DT>
 static void runCase(const Case& c) {
     char name[160];
     double scale = 1.0 / std::sqrt((double)c.dim);
-    for (int variant = 0; variant < 3; variant++) {  // 0 f32, 1 bf16 tensor cores, 2 bf16 simt
-        bool bf16 = variant > 0;
+    // 0 f32, 1 bf16 tensor cores, 2 bf16 simt, 3 mixed tensor cores, 4 mixed simt (BF16 q/k/v; F32 out,
+    // gOut (not BF16-valued: the pre-kernel's rounding is exercised) and gradients)
+    for (int variant = 0; variant < 5; variant++) {
+        bool bf16 = variant > 0, mixed = variant >= 3;
         Data d = make(c, bf16, 17 + c.Sq + c.dim);
+        if (mixed) d.go = emu_random(d.go.size(), 17 + c.Sq + c.dim + 3, -1, 1, false);
         std::vector<double> rout, rlse, rgq, rgk, rgv;
         reference(c, d, scale, rout, rlse, rgq, rgk, rgv);
         size_t nq = (size_t)c.B * c.H * c.Sq * c.dim, nk = (size_t)c.B * c.H * c.Sk * c.dim, rows = (size_t)c.B * c.H * c.Sq;
         const void* mask = d.kind == 1 ? (const void*)d.maskF.data() : d.kind == 2 ? (const void*)d.maskB.data() : nullptr;
         vec<float> lse = nanv(rows), delta = nanv(rows), dq = nanv(nq);
         vec<float> out32, gq32, gk32, gv32;
-        const char* vn = variant == 0 ? "f32" : variant == 1 ? (DT <= 64 ? "bf16-tc(bwd tc)" : "bf16-tc(bwd tc dyn)") : "bf16-simt";
+        const char* vn = variant == 0 ? "f32" : variant == 1 ? (DT <= 64 ? "bf16-tc(bwd tc)" : "bf16-tc(bwd tc dyn)") : variant == 2 ? "bf16-simt"
+                       : variant == 3 ? (DT <= 64 ? "mixed-tc(bwd tc)" : "mixed-tc(bwd tc dyn)") : "mixed-simt";
         // the kernels' stride and mask arguments, in their order
 #define STRIDES d.qs[0], d.qs[1], d.qs[2], d.qs[3], d.ks[0], d.ks[1], d.ks[2], d.ks[3], d.vs[0], d.vs[1], d.vs[2], d.vs[3], \
                 d.kind, d.ms[0], d.ms[1], d.ms[2], d.ms[3], (int)c.causal, (float)scale
@@ -153,6 +167,48 @@ static void runCase(const Case& c) {
                    (int)rows, c.dim);
             LAUNCH(k_bwd_f32<DT>, dim3(bh, (c.Sk + 15) / 16, 1), dim3(64, 1, 1), d.q.data(), d.k.data(), d.v.data(), d.go.data(), lse.data(),
                    delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+            out32 = out; gq32 = dq; gk32 = gk; gv32 = gv;
+        } else if (mixed) {  // F32 results straight from the kernels; gq is the F32 atomic buffer itself
+            auto q = emu_bits(d.q), k = emu_bits(d.k), v = emu_bits(d.v);
+            vec<float> out = nanv(nq), gk = nanv(nk), gv = nanv(nk);
+            auto gLow = nanb(nq);
+            if (variant == 3)
+                LAUNCH(k_fwd_mixed_tc<DT>, dim3(bh, (c.Sq + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), mask, out.data(),
+                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+            else
+                LAUNCH(k_fwd_mixed_simt<DT>, dim3(bh, (c.Sq + 31) / 32, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), mask, out.data(),
+                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+            // gOut read through strides: with permutedQ it is stored [B, Sq, H, D] (as a permuted output's gradient arrives)
+            vec<float> goS(d.go.begin(), d.go.end());
+            int gs[4] = {c.H * c.Sq * c.dim, c.Sq * c.dim, c.dim, 1};
+            if (c.permutedQ) {
+                gs[0] = c.Sq * c.H * c.dim; gs[1] = c.dim; gs[2] = c.H * c.dim;
+                for (int b = 0; b < c.B; b++)
+                    for (int h = 0; h < c.H; h++)
+                        for (int i = 0; i < c.Sq; i++)
+                            for (int e = 0; e < c.dim; e++)
+                                goS[(size_t)b * gs[0] + (size_t)h * gs[1] + (size_t)i * gs[2] + e] = d.go[(((size_t)b * c.H + h) * c.Sq + i) * c.dim + e];
+            }
+            LAUNCH(k_prep_mixed, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), goS.data(), out.data(), delta.data(), dq.data(),
+                   gLow.data(), (int)rows, c.dim, c.H, c.Sq, gs[0], gs[1], gs[2], gs[3]);
+            if (variant == 3) {
+                if constexpr (DT <= 64)
+                    LAUNCH(k_bwd_mixed_tc<DT>, dim3(bh, (c.Sk + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), gLow.data(),
+                           lse.data(), delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+                else
+                    LAUNCH_SMEM(k_bwd_mixed_tc_dyn<DT>, dim3(bh, (c.Sk + 63) / 64, 1), dim3(128, 1, 1), TB_SMEM_BYTES(DT, TB_KV_SMEM(DT)),
+                                q.data(), k.data(), v.data(), gLow.data(), lse.data(), delta.data(), mask, dq.data(), gk.data(), gv.data(),
+                                c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+            } else
+                LAUNCH(k_bwd_mixed_simt<DT>, dim3(bh, (c.Sk + 15) / 16, 1), dim3(64, 1, 1), q.data(), k.data(), v.data(), gLow.data(),
+                       lse.data(), delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+            // the pre-kernel's copy is gOut rounded to nearest even
+            for (size_t x = 0; x < nq; x++)
+                if (gLow[x] != emu_to_bf16(d.go[x])) {
+                    std::printf("FAIL %s gLow[%zu] is not bf16(gOut)\n", vn, x);
+                    emu_failures++;
+                    break;
+                }
             out32 = out; gq32 = dq; gk32 = gk; gv32 = gv;
         } else {
             auto q = emu_bits(d.q), k = emu_bits(d.k), v = emu_bits(d.v), go = emu_bits(d.go);

@@ -222,6 +222,47 @@ public interface Backend {
     Tensor[] attentionBackward(Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                Tensor mask, boolean causal, double scale);
 
+    /**
+     * {@link #attention} with the output in {@code outType} (mixed precision: BF16 q/k/v on tensor
+     * cores, F32 accumulation written as F32 without a BF16 rounding). The default computes in q's
+     * dtype and casts the output; a backend with mixed kernels overrides it.
+     */
+    default AttentionResult attention(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale, DType outType) {
+        AttentionResult r = attention(q, k, v, mask, causal, scale);
+        if (r.out().dtype() == outType) return r;
+        Tensor o = cast(r.out(), outType);
+        r.out().close();
+        return new AttentionResult(o, r.lse());
+    }
+
+    /**
+     * {@link #attentionBackward} with the gradients in {@code gradType}, for {@code gOut} and {@code out}
+     * of that dtype (mixed precision: BF16 q/k/v, F32 gOut, out and gradients). The products read gOut
+     * rounded to q's dtype, and delta = rowsum(gOut * out) uses that same rounded gOut with out as
+     * given. The default converts gOut and out to q's dtype, runs {@link #attentionBackward} and casts
+     * the gradients (equal to the above when q's dtype is the wide one, e.g. all F32); a backend with
+     * mixed kernels overrides it.
+     */
+    default Tensor[] attentionBackward(Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                                       Tensor mask, boolean causal, double scale, DType gradType) {
+        DType dt = q.dtype();
+        Tensor g = gOut.dtype() == dt ? gOut : cast(gOut, dt), o = out.dtype() == dt ? out : cast(out, dt);
+        Tensor[] r;
+        try {
+            r = attentionBackward(g, q, k, v, o, lse, mask, causal, scale);
+        } finally {
+            if (g != gOut) g.close();
+            if (o != out) o.close();
+        }
+        for (int i = 0; i < r.length; i++) {
+            if (r[i].dtype() == gradType) continue;
+            Tensor c = cast(r[i], gradType);
+            r[i].close();
+            r[i] = c;
+        }
+        return r;
+    }
+
     // ---- losses ---------------------------------------------------------------------------
 
     /**

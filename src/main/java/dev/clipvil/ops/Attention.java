@@ -4,11 +4,23 @@ import dev.clipvil.autograd.Autograd;
 import dev.clipvil.backend.AttentionResult;
 import dev.clipvil.backend.Backend;
 import dev.clipvil.backend.Backends;
+import dev.clipvil.tensor.DType;
 import dev.clipvil.tensor.ShapeException;
 import dev.clipvil.tensor.Shapes;
 import dev.clipvil.tensor.Tensor;
 
-/** Differentiable fused scaled-dot-product attention. */
+/**
+ * Differentiable fused scaled-dot-product attention.
+ * <p>
+ * Under {@link Autocast#bf16()} attention is ONE graph node in mixed precision, with no recorded casts
+ * around it: the F32 q, k, v (or the packed qkv) are lowered to BF16 once (an unrecorded copy saved for
+ * backward), the backend's mixed call runs BF16 operands on the tensor cores and writes the F32
+ * accumulation as the F32 output (not rounded through BF16); backward hands the F32 output gradient to
+ * the backend's mixed backward, which rounds it to BF16 once for the products (delta = rowsum(bf16(gOut)
+ * * out) with the F32 out) and returns F32 gradients directly. The CPU backend computes only in F32, so
+ * there the same numbers are emulated: the operands and the output gradient are rounded through BF16
+ * (F32 tensors holding BF16 values), everything else is F32.
+ */
 public final class Attention {
     private Attention() {}
 
@@ -19,21 +31,51 @@ public final class Attention {
      * when j > i (top-left aligned when Sq != Sk). A query row with every key hidden gives zeros.
      * {@code scale} <= 0 or NaN means 1 / sqrt(D). Gradients flow to q, k and v; the mask gets none
      * (an additive mask that requires grad is treated as a constant). Under {@link Autocast#bf16()} q, k
-     * and v are lowered to BF16 and an additive mask stays F32 (the CUDA kernels read either).
+     * and v are lowered to BF16, an additive mask stays F32 (the CUDA kernels read either), and output
+     * and gradients are F32 (see the class comment).
      */
     public static Tensor scaledDotProduct(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale) {
-        if (Autocast.applies(q, k, v)) return Autocast.lowered(t -> scaledDotProduct(t[0], t[1], t[2], mask, causal, scale), q, k, v);
-        Backend be = Backends.of("attention", q, k, v, mask);
-        int d = q.dim() == 0 ? 0 : q.shape(-1);
-        double sc = scale > 0 ? scale : (d > 0 ? 1.0 / Math.sqrt(d) : 1.0);
-        AttentionResult r = be.attention(q, k, v, mask, causal, sc);
+        boolean mixed = Autocast.applies(q, k, v);
+        Tensor[] ops = mixed ? new Tensor[]{lower(q), lower(k), lower(v)} : new Tensor[]{q, k, v};
+        AttentionResult r;
+        double sc;
+        try {
+            Backend be = Backends.of("attention", ops[0], ops[1], ops[2], mask);
+            int d = q.dim() == 0 ? 0 : q.shape(-1);
+            sc = scale > 0 ? scale : (d > 0 ? 1.0 / Math.sqrt(d) : 1.0);
+            r = mixed ? be.attention(ops[0], ops[1], ops[2], mask, causal, sc, DType.F32) : be.attention(ops[0], ops[1], ops[2], mask, causal, sc);
+        } catch (RuntimeException | Error e) {
+            if (mixed) closeLowered(ops, q, k, v);
+            throw e;
+        }
         Tensor[] inputs = {q, k, v};
         if (!Autograd.needsGrad(inputs)) {
             r.lse().close();
+            if (mixed) closeLowered(ops, q, k, v);
             return r.out();
         }
-        return Autograd.record("attention", r.out(), inputs, new Tensor[]{q, k, v, r.out(), r.lse(), mask},
-                (g, s) -> Backends.of(g).attentionBackward(g, s[0], s[1], s[2], s[3], s[4], s[5], causal, sc));
+        if (!mixed) {
+            return Autograd.record("attention", r.out(), inputs, new Tensor[]{q, k, v, r.out(), r.lse(), mask},
+                    (g, s) -> Backends.of(g).attentionBackward(g, s[0], s[1], s[2], s[3], s[4], s[5], causal, sc));
+        }
+        DType[] types = {q.dtype(), k.dtype(), v.dtype()};
+        return Autograd.record("attention_bf16", r.out(), inputs, new Tensor[]{ops[0], ops[1], ops[2], r.out(), r.lse(), mask}, (g, s) -> {
+            Backend bg = Backends.of(g);
+            Tensor go = gradOperand(g);
+            Tensor[] grads;
+            try {
+                grads = bg.attentionBackward(go, s[0], s[1], s[2], s[3], s[4], s[5], causal, sc, DType.F32);
+            } finally {
+                if (go != g) go.close();
+            }
+            for (int i = 0; i < 3; i++) {  // an input that was not F32 (left unlowered) gets its own dtype back
+                if (grads[i].dtype() == types[i]) continue;
+                Tensor c = bg.cast(grads[i], types[i]);
+                grads[i].close();
+                grads[i] = c;
+            }
+            return grads;
+        });
     }
 
     /**
@@ -42,39 +84,52 @@ public final class Attention {
      * result is {@link #scaledDotProduct} of those views, [N, H, S, D]. The difference is the backward:
      * the three gradients are written once into one [N, S, 3E] gradient, where three separate slices
      * would each zero-fill a full-size buffer and add them up. Under {@link Autocast#bf16()} the packed
-     * tensor is lowered once.
+     * tensor is lowered once (one cast) and output and packed gradient are F32 (see the class comment).
      */
     public static Tensor packedSelfAttention(Tensor qkv, int heads, Tensor mask, boolean causal, double scale) {
         if (qkv.dim() != 3 || heads < 1 || qkv.shape(2) % (3 * heads) != 0) {
             throw new ShapeException("packed self-attention: qkv " + Shapes.str(qkv.shape()) + " is not [N, S, 3 x " + heads + " heads x D]");
         }
-        if (Autocast.applies(qkv)) return Autocast.lowered(t -> packedSelfAttention(t[0], heads, mask, causal, scale), qkv);
-        if (!qkv.isContiguous()) return packedSelfAttention(Views.contiguous(qkv), heads, mask, causal, scale);
-        Backend be = Backends.of("attention", qkv, mask);
+        boolean mixed = Autocast.applies(qkv);
+        if (!mixed && !qkv.isContiguous()) return packedSelfAttention(Views.contiguous(qkv), heads, mask, causal, scale);
+        Tensor operand = mixed ? lower(qkv) : qkv;  // contiguous either way (a lowered copy is a new tensor)
         int d = qkv.shape(2) / (3 * heads);
         double sc = scale > 0 ? scale : 1.0 / Math.sqrt(d);
-        Tensor[] qkvViews = split(qkv, heads);
         AttentionResult r;
         try {
-            r = be.attention(qkvViews[0], qkvViews[1], qkvViews[2], mask, causal, sc);
-        } finally {
-            for (Tensor t : qkvViews) t.close();
+            Backend be = Backends.of("attention", operand, mask);
+            Tensor[] qkvViews = split(operand, heads);
+            try {
+                r = mixed ? be.attention(qkvViews[0], qkvViews[1], qkvViews[2], mask, causal, sc, DType.F32)
+                        : be.attention(qkvViews[0], qkvViews[1], qkvViews[2], mask, causal, sc);
+            } finally {
+                for (Tensor t : qkvViews) t.close();
+            }
+        } catch (RuntimeException | Error e) {
+            if (operand != qkv) operand.close();
+            throw e;
         }
         if (!Autograd.needsGrad(qkv)) {
             r.lse().close();
+            if (operand != qkv) operand.close();
             return r.out();
         }
         int[] packed = qkv.shape();
-        return Autograd.record("attention_packed", r.out(), new Tensor[]{qkv}, new Tensor[]{qkv, r.out(), r.lse(), mask}, (g, s) -> {
+        DType gradType = qkv.dtype();
+        return Autograd.record(mixed ? "attention_packed_bf16" : "attention_packed", r.out(), new Tensor[]{qkv},
+                new Tensor[]{operand, r.out(), r.lse(), mask}, (g, s) -> {
             Backend bg = Backends.of(g);
             Tensor[] in = split(s[0], heads);
+            Tensor go = mixed ? gradOperand(g) : g;
             Tensor[] grads;
             try {
-                grads = bg.attentionBackward(g, in[0], in[1], in[2], s[1], s[2], s[3], causal, sc);
+                grads = mixed ? bg.attentionBackward(go, in[0], in[1], in[2], s[1], s[2], s[3], causal, sc, gradType)
+                        : bg.attentionBackward(go, in[0], in[1], in[2], s[1], s[2], s[3], causal, sc);
             } finally {
                 for (Tensor t : in) t.close();
+                if (go != g) go.close();
             }
-            Tensor gqkv = bg.empty(g.dtype(), packed); // every element is written by one of the three copies
+            Tensor gqkv = bg.empty(grads[0].dtype(), packed); // every element is written by one of the three copies
             Tensor[] slots = split(gqkv, heads);
             for (int i = 0; i < 3; i++) {
                 bg.copy(grads[i], slots[i]);
@@ -83,6 +138,34 @@ public final class Attention {
             }
             return new Tensor[]{gqkv};
         });
+    }
+
+    /**
+     * An F32 operand lowered for the mixed-precision call, unrecorded (the node's backward returns the
+     * F32 gradient itself): a BF16 copy on a backend that computes BF16, else an F32 copy rounded
+     * through BF16 (the CPU emulation). Other dtypes and null pass unchanged.
+     */
+    static Tensor lower(Tensor t) {
+        if (t == null || t.dtype() != DType.F32) return t;
+        Backend be = Backends.of(t);
+        Tensor h = be.cast(t, DType.BF16);
+        if (Autocast.computesBf16(t.device())) return h;
+        Tensor f = be.cast(h, DType.F32);
+        h.close();
+        return f;
+    }
+
+    /**
+     * The output gradient handed to the mixed backward: itself where the backend rounds it to BF16 in
+     * its kernels (CUDA), else a copy rounded through BF16 (the CPU emulation of that rounding).
+     */
+    private static Tensor gradOperand(Tensor g) {
+        if (g.dtype() != DType.F32 || Autocast.computesBf16(g.device())) return g;
+        return lower(g);
+    }
+
+    private static void closeLowered(Tensor[] lowered, Tensor... originals) {
+        for (int i = 0; i < lowered.length; i++) if (lowered[i] != null && lowered[i] != originals[i]) lowered[i].close();
     }
 
     /** q, k and v of a contiguous [N, S, 3E] tensor as [N, H, S, D] views (new handles; the caller closes them). */

@@ -243,8 +243,54 @@ class AutocastTest {
         float[] m = new float[5 * 6];
         for (int i = 0; i < m.length; i++) m[i] = i % 4 == 1 ? -1e9f : (i % 3) * 0.25f;
         Tensor mask = Tensor.of(m, 1, 1, 5, 6);
-        checkOp("attention(mask)", t -> Attention.scaledDotProduct(t[0], t[1], t[2], mask, false, 0), in(9, 2, 2, 5, 8), in(10, 2, 2, 6, 8), in(11, 2, 2, 6, 8));
-        checkOp("attention(causal)", t -> Attention.scaledDotProduct(t[0], t[1], t[2], null, true, 0), in(12, 1, 2, 6, 8), in(13, 1, 2, 6, 8), in(14, 1, 2, 6, 8));
+        checkAttention("attention(mask)", t -> Attention.scaledDotProduct(t[0], t[1], t[2], mask, false, 0), in(9, 2, 2, 5, 8), in(10, 2, 2, 6, 8), in(11, 2, 2, 6, 8));
+        checkAttention("attention(causal)", t -> Attention.scaledDotProduct(t[0], t[1], t[2], null, true, 0), in(12, 1, 2, 6, 8), in(13, 1, 2, 6, 8), in(14, 1, 2, 6, 8));
+        float[] m5 = new float[5 * 5];
+        for (int i = 0; i < m5.length; i++) m5[i] = i % 4 == 1 ? -1e9f : (i % 3) * 0.25f;
+        Tensor mask5 = Tensor.of(m5, 1, 1, 5, 5);
+        checkAttention("packed self-attention(mask)", t -> Attention.packedSelfAttention(t[0], 2, mask5, false, 0), in(15, 2, 5, 48));
+        checkAttention("packed self-attention(causal, transposed)", t -> Attention.packedSelfAttention(Views.transpose(t[0], 0, 1), 3, null, true, 0),
+                in(16, 4, 3, 36));
+    }
+
+    /**
+     * Autocast attention is one mixed-precision node (kernels/attention.cu's bf16f32 kernels): q, k, v
+     * rounded to BF16, the attention in F32 with an F32 output NOT rounded through BF16; backward rounds
+     * the output gradient to BF16 once (products and delta = rowsum(bf16(gOut) * out)) and hands back F32
+     * gradients not rounded through BF16. By hand that is the plain F32 op on BF16-rounded leaves with
+     * the upstream weight rounded to BF16: the emulation must equal it exactly (0.0), and stay within
+     * 2e-2 of plain F32.
+     */
+    static void checkAttention(String name, Function<Tensor[], Tensor> op, Tensor... inputs) {
+        float[][] f32 = run(op, inputs);
+        float[][] bf;
+        try (Autocast.Guard g = Autocast.bf16()) {
+            bf = run(op, inputs);
+        }
+        float[][] byHand = new float[inputs.length + 1][];
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor[] rounded = new Tensor[inputs.length];
+            for (int i = 0; i < inputs.length; i++) rounded[i] = bf16(inputs[i]).requiresGrad(true);
+            Tensor out = op.apply(rounded);
+            Tensor w = Creation.randn(99, DType.F32, out.shape());  // run()'s upstream weight
+            Autograd.backward(Reductions.sum(Elementwise.mul(out, bf16(w))));
+            byHand[0] = out.toFloatArray();
+            for (int i = 0; i < inputs.length; i++) byHand[i + 1] = rounded[i].grad().toFloatArray();
+        }
+        StringBuilder sb = new StringBuilder("autocast " + name + ": vs by-hand");
+        for (int i = 0; i < bf.length; i++) {
+            double e = relErr(bf[i], byHand[i]);
+            sb.append(String.format(Locale.ROOT, " %s %.1e", i == 0 ? "out" : "grad" + (i - 1), e));
+            assertEquals(0.0, e, name + (i == 0 ? ": output" : ": gradient of input " + (i - 1)) + " vs the mixed-precision semantics by hand");
+        }
+        sb.append("; vs f32:");
+        for (int i = 0; i < bf.length; i++) {
+            double e = relErr(bf[i], f32[i]);
+            sb.append(String.format(Locale.ROOT, " %s %.2e", i == 0 ? "out" : "grad" + (i - 1), e));
+            assertTrue(e < CLOSE, name + ": " + (i == 0 ? "output" : "gradient of input " + (i - 1)) + " vs F32 " + e);
+            assertTrue(e > 0, name + ": " + (i == 0 ? "output" : "gradient of input " + (i - 1)) + " went through BF16");
+        }
+        System.out.println(sb);
     }
 
     @Test

@@ -33,6 +33,13 @@ import java.util.Arrays;
  * backward keeps its tiles in static shared memory at head dims 32 and 64 and in dynamic shared
  * memory at 80, 96 and 128 ({@link #tcBackwardSharedBytes}: 40 448, 47 360 and 96 000 bytes; the
  * kernels opt in to it once per function, see {@link Kernel#withDynamicShared}).
+ *
+ * <p>Mixed precision (BF16 autocast): BF16 q/k/v with an F32 output ({@code outType} F32) run the
+ * {@code bf16f32} forward kernels, which write the F32 accumulation directly; the matching backward
+ * ({@code gradType} F32) takes F32 gOut and out: its pre-kernel reads gOut through its strides, rounds it
+ * to a contiguous BF16 copy once (the tensor-core operands) and computes delta from that copy and the F32 out, and the backward writes
+ * gk and gv as F32 while gq is the F32 atomic buffer itself, so no cast kernel runs on either side.
+ * {@code CLIPVIL_ATTN_SIMT=1} has SIMT variants of both (the same cross-check).
  */
 final class CudaAttention {
     private CudaAttention() {}
@@ -47,13 +54,19 @@ final class CudaAttention {
     private static final Kernel[] BWD_F32 = family("clipvil_attn_bwd_f32_d");
     private static final Kernel[] BWD_BF16 = family("clipvil_attn_bwd_bf16_d");
     /** Tensor-core backward per head dim: static shared memory up to 64, dynamic above (sizes from {@link #tcBackwardSharedBytes}). */
-    static final Kernel[] BWD_BF16_TC = tcBackwardFamily();
+    static final Kernel[] BWD_BF16_TC = tcBackwardFamily("clipvil_attn_bwd_bf16tc_d");
     /** The backward's pre-kernel per dtype: [0] F32, [1] BF16. */
     static final Kernel[] PREP = {Kernel.of("attention", "clipvil_attn_bwd_prep_f32"), Kernel.of("attention", "clipvil_attn_bwd_prep_bf16")};
+    /** Mixed precision (BF16 q/k/v, F32 out and gradients): forward tensor cores / SIMT, backward SIMT / tensor cores, pre-kernel. */
+    private static final Kernel[] FWD_MIXED = family("clipvil_attn_fwd_bf16f32_d");
+    private static final Kernel[] FWD_MIXED_SIMT = family("clipvil_attn_fwd_bf16simtf32_d");
+    private static final Kernel[] BWD_MIXED_SIMT = family("clipvil_attn_bwd_bf16f32_d");
+    static final Kernel[] BWD_MIXED_TC = tcBackwardFamily("clipvil_attn_bwd_bf16tcf32_d");
+    static final Kernel PREP_MIXED = Kernel.of("attention", "clipvil_attn_bwd_prep_f32bf16");
 
     /** Rows per forward CTA of the SIMT and tensor-core kernels, keys per backward CTA. */
     private static final int SIMT_ROWS = 32, TC_ROWS = 64, BWD_KEYS = 16, TC_BWD_KEYS = TB_BK;
-    private static final boolean FORCE_SIMT = "1".equals(System.getenv("CLIPVIL_ATTN_SIMT"));
+    static final boolean FORCE_SIMT = "1".equals(System.getenv("CLIPVIL_ATTN_SIMT"));
 
     private static Kernel[] family(String prefix) {
         Kernel[] ks = new Kernel[HEAD_DIMS.length];
@@ -61,10 +74,10 @@ final class CudaAttention {
         return ks;
     }
 
-    private static Kernel[] tcBackwardFamily() {
+    private static Kernel[] tcBackwardFamily(String prefix) {
         Kernel[] ks = new Kernel[HEAD_DIMS.length];
         for (int i = 0; i < ks.length; i++) {
-            String name = "clipvil_attn_bwd_bf16tc_d" + HEAD_DIMS[i];
+            String name = prefix + HEAD_DIMS[i];
             ks[i] = Kernel.withDynamicShared("attention", name, tcBackwardSharedBytes(HEAD_DIMS[i]));
         }
         return ks;
@@ -148,15 +161,28 @@ final class CudaAttention {
 
     /** {@code simt}: BF16 runs the SIMT kernel instead of the tensor-core one (tests cross-check both). */
     static AttentionResult forward(CudaContext ctx, Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale, boolean simt) {
+        return forward(ctx, q, k, v, mask, causal, scale, simt, q.dtype());
+    }
+
+    /**
+     * The output in {@code outType}: BF16 q/k/v with an F32 output run the mixed kernels (F32 written
+     * directly); any other pair the kernels of q's dtype, then a cast.
+     */
+    static AttentionResult forward(CudaContext ctx, Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale,
+                                   boolean simt, DType outType) {
         String op = "attention";
         Geo g = Geo.of(op, q, k, v);
-        if (!supported(q, k, v, mask, g)) return fallbackForward(ctx, q, k, v, mask, causal, scale);
-        int[] ms = mask == null ? new int[4] : KernelSupport.broadcastStrides(op, mask, g.scores());
         DType dt = q.dtype();
-        Tensor out = KernelSupport.empty(ctx, dt, g.b, g.h, g.sq, g.d);
+        boolean mixed = dt == DType.BF16 && outType == DType.F32;
+        if (!supported(q, k, v, mask, g)) return castOut(ctx, fallbackForward(ctx, q, k, v, mask, causal, scale), outType);
+        if (outType != dt && !mixed) return castOut(ctx, forward(ctx, q, k, v, mask, causal, scale, simt, dt), outType);
+        int[] ms = mask == null ? new int[4] : KernelSupport.broadcastStrides(op, mask, g.scores());
+        Tensor out = KernelSupport.empty(ctx, outType, g.b, g.h, g.sq, g.d);
         Tensor lse = KernelSupport.empty(ctx, DType.F32, g.b, g.h, g.sq);
         boolean tc = dt == DType.BF16 && !simt;
-        Kernel kern = dt == DType.F32 ? FWD_F32[g.slot] : tc ? FWD_BF16[g.slot] : FWD_BF16_SIMT[g.slot];
+        Kernel kern = dt == DType.F32 ? FWD_F32[g.slot]
+                : mixed ? (tc ? FWD_MIXED[g.slot] : FWD_MIXED_SIMT[g.slot])
+                : tc ? FWD_BF16[g.slot] : FWD_BF16_SIMT[g.slot];
         int rows = tc ? TC_ROWS : SIMT_ROWS;
         KernelArgs a = KernelArgs.begin()
                 .ptr(KernelSupport.ptr(q)).ptr(KernelSupport.ptr(k)).ptr(KernelSupport.ptr(v)).ptr(KernelSupport.ptr(mask))
@@ -167,6 +193,13 @@ final class CudaAttention {
         return new AttentionResult(out, lse);
     }
 
+    private static AttentionResult castOut(CudaContext ctx, AttentionResult r, DType outType) {
+        if (r.out().dtype() == outType) return r;
+        Tensor o = CudaCopy.cast(ctx, r.out(), outType);
+        r.out().close();
+        return new AttentionResult(o, r.lse());
+    }
+
     static Tensor[] backward(CudaContext ctx, Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                              Tensor mask, boolean causal, double scale) {
         return backward(ctx, gOut, q, k, v, out, lse, mask, causal, scale, FORCE_SIMT);
@@ -175,56 +208,91 @@ final class CudaAttention {
     /** {@code simt}: BF16 runs the SIMT backward instead of the tensor-core one. */
     static Tensor[] backward(CudaContext ctx, Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                              Tensor mask, boolean causal, double scale, boolean simt) {
+        return backward(ctx, gOut, q, k, v, out, lse, mask, causal, scale, simt, q.dtype());
+    }
+
+    /**
+     * The gradients in {@code gradType}. BF16 q/k/v with F32 gradients run the mixed kernels: gOut and
+     * out are read as F32 (converted first if they are not), the pre-kernel rounds gOut to BF16 once
+     * (the products' operand) and takes delta from that and the F32 out, and gq, gk, gv come out F32
+     * with no cast kernel. Any other pair: the kernels of q's dtype, then casts.
+     */
+    static Tensor[] backward(CudaContext ctx, Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                             Tensor mask, boolean causal, double scale, boolean simt, DType gradType) {
         String op = "attention_backward";
         Geo g = Geo.of(op, q, k, v);
-        if (!supported(q, k, v, mask, g)) return fallbackBackward(ctx, gOut, q, k, v, out, lse, mask, causal, scale);
+        DType dt = q.dtype();
+        boolean mixed = dt == DType.BF16 && gradType == DType.F32;
+        if (!supported(q, k, v, mask, g)) return castGrads(ctx, fallbackBackward(ctx, gOut, q, k, v, out, lse, mask, causal, scale), gradType);
+        if (gradType != dt && !mixed) return castGrads(ctx, backward(ctx, gOut, q, k, v, out, lse, mask, causal, scale, simt, dt), gradType);
         int[] outShape = {g.b, g.h, g.sq, g.d};
         requireShape(op, gOut, "the output gradient", outShape);
         requireShape(op, out, "the output", outShape);
         requireShape(op, lse, "lse", new int[]{g.b, g.h, g.sq});
         int[] ms = mask == null ? new int[4] : KernelSupport.broadcastStrides(op, mask, g.scores());
-        DType dt = q.dtype();
         boolean f32 = dt == DType.F32;
-        Tensor god = null, od = null, ld = null, delta = null, dqAcc = null;
+        Tensor god = null, od = null, ld = null, delta = null, dqAcc = null, gLow = null;
         Tensor gq = null, gk = null, gv = null;
         boolean ok = false;
         try {
-            god = KernelSupport.dense(ctx, gOut, dt);
-            od = KernelSupport.dense(ctx, out, dt);
+            // mixed: the pre-kernel reads an F32 gOut through its strides (no dense copy of a permuted gradient)
+            god = mixed && gOut.dtype() == DType.F32 ? gOut.asStrided(gOut.shape(), gOut.strides(), gOut.offset())
+                    : KernelSupport.dense(ctx, gOut, gradType);
+            od = KernelSupport.dense(ctx, out, gradType);
             ld = KernelSupport.dense(ctx, lse, DType.F32);
             int rows = g.b * g.h * g.sq;
             delta = KernelSupport.empty(ctx, DType.F32, rows);
-            gq = KernelSupport.empty(ctx, dt, outShape);
-            dqAcc = f32 ? gq : KernelSupport.empty(ctx, DType.F32, outShape);
-            gk = KernelSupport.empty(ctx, dt, g.b, g.h, g.sk, g.d);
-            gv = KernelSupport.empty(ctx, dt, g.b, g.h, g.sk, g.d);
+            gq = KernelSupport.empty(ctx, gradType, outShape);
+            dqAcc = gradType == DType.F32 ? gq : KernelSupport.empty(ctx, DType.F32, outShape);
+            gk = KernelSupport.empty(ctx, gradType, g.b, g.h, g.sk, g.d);
+            gv = KernelSupport.empty(ctx, gradType, g.b, g.h, g.sk, g.d);
 
-            // 1. delta = rowsum(gOut * out), dqAcc = 0: one warp per row, 4 rows per 128-thread CTA
+            // 1. delta = rowsum(gOut * out), dqAcc = 0: one warp per row, 4 rows per 128-thread CTA;
+            //    mixed: also gLow = bf16(gOut), and delta from gLow
             KernelArgs p = KernelArgs.begin().ptr(KernelSupport.ptr(god)).ptr(KernelSupport.ptr(od)).ptr(KernelSupport.ptr(delta))
-                    .ptr(KernelSupport.ptr(dqAcc)).i32(rows).i32(g.d);
-            KernelLaunch.launch(ctx, PREP[f32 ? 0 : 1], KernelSupport.ceilDiv(rows, 4), 128, 0, p);
+                    .ptr(KernelSupport.ptr(dqAcc));
+            if (mixed) {
+                gLow = KernelSupport.empty(ctx, DType.BF16, outShape);
+                int[] gs = god.strides();
+                p.ptr(KernelSupport.ptr(gLow)).i32(rows).i32(g.d).i32(g.h).i32(g.sq).i32(gs[0]).i32(gs[1]).i32(gs[2]).i32(gs[3]);
+            } else {
+                p.i32(rows).i32(g.d);
+            }
+            KernelLaunch.launch(ctx, mixed ? PREP_MIXED : PREP[f32 ? 0 : 1], KernelSupport.ceilDiv(rows, 4), 128, 0, p);
 
             // 2. SIMT: one 64-thread CTA per (batch x head, 16 keys); tensor cores (BF16): one 128-thread
             //    CTA (4 warps x 16 keys) per (batch x head, 64 keys), dynamic shared memory above D = 64
             boolean tc = !f32 && !simt;
-            Kernel kern = f32 ? BWD_F32[g.slot] : !tc ? BWD_BF16[g.slot] : BWD_BF16_TC[g.slot];
+            Kernel kern = f32 ? BWD_F32[g.slot]
+                    : mixed ? (tc ? BWD_MIXED_TC[g.slot] : BWD_MIXED_SIMT[g.slot])
+                    : tc ? BWD_BF16_TC[g.slot] : BWD_BF16[g.slot];
             int shared = tc ? tcBackwardSharedBytes(HEAD_DIMS[g.slot]) : 0;
             KernelArgs a = KernelArgs.begin()
-                    .ptr(KernelSupport.ptr(q)).ptr(KernelSupport.ptr(k)).ptr(KernelSupport.ptr(v)).ptr(KernelSupport.ptr(god))
+                    .ptr(KernelSupport.ptr(q)).ptr(KernelSupport.ptr(k)).ptr(KernelSupport.ptr(v)).ptr(KernelSupport.ptr(mixed ? gLow : god))
                     .ptr(KernelSupport.ptr(ld)).ptr(KernelSupport.ptr(delta)).ptr(KernelSupport.ptr(mask))
                     .ptr(KernelSupport.ptr(dqAcc)).ptr(KernelSupport.ptr(gk)).ptr(KernelSupport.ptr(gv))
                     .i32(g.b).i32(g.h).i32(g.sq).i32(g.sk).i32(g.d);
             pushTail(a, q, k, v, mask, ms, causal, scale);
             KernelLaunch.launch(ctx, kern, g.b * g.h, KernelSupport.ceilDiv(g.sk, tc ? TC_BWD_KEYS : BWD_KEYS), 1, tc ? 128 : 64, 1, 1, shared, a);
 
-            // 3. BF16: gq = bf16(dqAcc) (round to nearest even)
-            if (!f32) CudaCopy.copy(ctx, dqAcc, gq);
+            // 3. BF16 gradients: gq = bf16(dqAcc) (round to nearest even); F32 (plain or mixed): dqAcc is gq
+            if (dqAcc != gq) CudaCopy.copy(ctx, dqAcc, gq);
             ok = true;
             return new Tensor[]{gq, gk, gv};
         } finally {
-            KernelSupport.close(god, od, ld, delta, f32 ? null : dqAcc);
+            KernelSupport.close(god, od, ld, delta, gLow, dqAcc == gq ? null : dqAcc);
             if (!ok) KernelSupport.close(gq, gk, gv);
         }
+    }
+
+    private static Tensor[] castGrads(CudaContext ctx, Tensor[] g, DType gradType) {
+        for (int i = 0; i < g.length; i++) {
+            if (g[i].dtype() == gradType) continue;
+            Tensor c = CudaCopy.cast(ctx, g[i], gradType);
+            g[i].close();
+            g[i] = c;
+        }
+        return g;
     }
 
     private static void requireShape(String op, Tensor t, String what, int[] want) {

@@ -138,6 +138,13 @@ public final class CudaBackend implements Backend {
     @Override public Tensor[] attentionBackward(Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor mask, boolean causal, double scale) {
         return CudaAttention.backward(ctx, gOut, q, k, v, out, lse, mask, causal, scale);
     }
+    @Override public AttentionResult attention(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale, DType outType) {
+        return CudaAttention.forward(ctx, q, k, v, mask, causal, scale, CudaAttention.FORCE_SIMT, outType);
+    }
+    @Override public Tensor[] attentionBackward(Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor mask, boolean causal,
+                                                double scale, DType gradType) {
+        return CudaAttention.backward(ctx, gOut, q, k, v, out, lse, mask, causal, scale, CudaAttention.FORCE_SIMT, gradType);
+    }
 
     // losses
     @Override public Tensor crossEntropy(Tensor logits, Tensor target, int ignoreIndex) { return CudaLoss.crossEntropy(ctx, logits, target, ignoreIndex); }

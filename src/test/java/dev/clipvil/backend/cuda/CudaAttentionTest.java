@@ -17,13 +17,15 @@ import static dev.clipvil.backend.cuda.KernelTestSupport.f64;
 import static dev.clipvil.backend.cuda.KernelTestSupport.gpu;
 import static dev.clipvil.backend.cuda.KernelTestSupport.random;
 import static dev.clipvil.backend.cuda.KernelTestSupport.up;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * kernels/attention.cu against the CPU backend in F64 on the same (BF16-rounded where BF16) inputs:
  * forward out and lse, backward gq/gk/gv; CLIP's sequence lengths, head dims 32..128 (and 48, which
  * runs the 64 instantiation), additive / BOOL / causal masks, Sq != Sk, non-contiguous q, a row with
  * every key masked; BF16 through the tensor-core kernels (the backward's d80/d96/d128 with dynamic
- * shared memory) and through the SIMT ones. Device memory is NaN-poisoned on allocation.
+ * shared memory) and through the SIMT ones; mixed precision (BF16 q/k/v, F32 gOut, out and gradients:
+ * the bf16f32 kernels) through both. Device memory is NaN-poisoned on allocation.
  */
 @Tag("gpu")
 @ExtendWith(GpuAvailable.class)
@@ -86,6 +88,57 @@ class CudaAttentionTest {
     void bf16SimtMatchesCpu() {
         CudaContext ctx = gpu();
         for (Case c : CASES) run(ctx, c, DType.BF16, 2e-2, true);
+    }
+
+    /**
+     * Mixed precision (the autocast path): BF16 q/k/v, an F32 output gradient that is not BF16-valued
+     * (so the pre-kernel's rounding is exercised; permuted in the permuted cases, read through its
+     * strides), F32 out and gradients written by the kernels; tensor
+     * cores and the SIMT cross-check, at CLIP's shapes and at the large head dims.
+     */
+    @Test
+    void mixedPrecisionMatchesCpu() {
+        CudaContext ctx = gpu();
+        for (boolean simt : new boolean[]{false, true}) {
+            for (Case c : CASES) runMixed(ctx, c, simt);
+            for (Case c : LARGE_HEAD_DIMS) runMixed(ctx, c, simt);
+        }
+    }
+
+    private static void runMixed(CudaContext ctx, Case c, boolean simt) {
+        String what = "mixed" + (simt ? " simt " : " ") + c;
+        double scale = 1.0 / Math.sqrt(c.d);
+        double tol = 2e-2;
+        try (MemoryScope scope = MemoryScope.open()) {
+            long seed = 37L * c.sq + c.d;
+            DType bf = DType.BF16;
+            Tensor q = c.permutedQ ? random(bf, seed, -1, 1, c.b, c.sq, c.h, c.d) : random(bf, seed, -1, 1, c.b, c.h, c.sq, c.d);
+            Tensor k = random(bf, seed + 1, -1, 1, c.b, c.h, c.sk, c.d);
+            Tensor v = random(bf, seed + 2, -1, 1, c.b, c.h, c.sk, c.d);
+            // gOut permuted like q in the permuted cases (the gradient of an output permuted to [B, Sq, H, D]
+            // arrives so; the pre-kernel reads it through its strides)
+            Tensor go = c.permutedQ ? random(DType.F32, seed + 3, -1, 1, c.b, c.sq, c.h, c.d) : random(DType.F32, seed + 3, -1, 1, c.b, c.h, c.sq, c.d);
+            Tensor m = hostMask(c, seed + 4);
+
+            Tensor q64 = view(f64(q), c), k64 = f64(k), v64 = f64(v), go64 = view(f64(go), c);
+            Tensor m64 = m == null ? null : m.dtype() == DType.BOOL ? m : f64(m);
+            AttentionResult ref = CpuBackend.get().attention(q64, k64, v64, m64, c.causal, scale);
+            Tensor[] refG = CpuBackend.get().attentionBackward(go64, q64, k64, v64, ref.out(), ref.lse(), m64, c.causal, scale);
+
+            Tensor dq = view(up(ctx, q, bf), c), dk = up(ctx, k, bf), dv = up(ctx, v, bf), dgo = view(up(ctx, go, DType.F32), c);
+            Tensor dm = m == null ? null : up(ctx, m, m.dtype());
+            AttentionResult got = CudaAttention.forward(ctx, dq, dk, dv, dm, c.causal, scale, simt, DType.F32);
+            assertEquals(DType.F32, got.out().dtype(), what);
+            assertClose(what + " out", got.out(), ref.out(), tol);
+            assertClose(what + " lse", got.lse(), ref.lse(), tol);
+
+            Tensor[] g = CudaAttention.backward(ctx, dgo, dq, dk, dv, got.out(), got.lse(), dm, c.causal, scale, simt, DType.F32);
+            String[] names = {" gq", " gk", " gv"};
+            for (int i = 0; i < 3; i++) {
+                assertEquals(DType.F32, g[i].dtype(), what + names[i]);
+                assertClose(what + names[i], g[i], refG[i], tol);
+            }
+        }
     }
 
     /** Host mask (F32 for additive, BOOL as 0/1 bytes) of the case, or null. */

@@ -31,7 +31,7 @@ class FusedKernelSymbolsTest {
                 }
             }
         }
-        assertEquals(25 + 5 + 2 + 9 + 8, ks.size());
+        assertEquals(25 + 5 + 2 + 20 + 1 + 9 + 8, ks.size());
         for (Kernel k : ks) {
             Set<String> names = KernelSymbolsTest.entryPoints(k.family());
             assertTrue(names.contains(k.name()), k + " is not an extern \"C\" __global__ entry of kernels/" + k.family() + ".cu");
@@ -55,6 +55,9 @@ class FusedKernelSymbolsTest {
             Kernel k = CudaAttention.BWD_BF16_TC[i];
             assertEquals("clipvil_attn_bwd_bf16tc_d" + d, k.name());
             assertEquals(Math.max(Kernel.DEFAULT_DYNAMIC_SHARED, want[i]), k.maxDynamicShared(), k.toString());
+            Kernel mixed = CudaAttention.BWD_MIXED_TC[i];  // same tiles, F32 gk/gv stores
+            assertEquals("clipvil_attn_bwd_bf16tcf32_d" + d, mixed.name());
+            assertEquals(k.maxDynamicShared(), mixed.maxDynamicShared(), mixed.toString());
         }
     }
 

@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The fused-kernel launchers ({@link CudaAttention}, {@link CudaLayerNorm}, {@link CudaConv}) driven on
- * the CPU through a dry-run context: F32 and BF16, tensor-core and SIMT attention at every head-dim
+ * the CPU through a dry-run context: F32, BF16 and mixed (BF16 q/k/v, F32 out and gradients), tensor-core and SIMT attention at every head-dim
  * instantiation (the tensor-core backward with its dynamic shared memory at 80, 96, 128), every mask kind, layer norm with and without (F32 or BF16) parameters and the fused
  * residual, grouped conv and the layout transforms. Each launch's packed arguments are checked
  * against the kernel's parameter list in its source and its grid against CUDA's limits; the test then
@@ -73,6 +73,17 @@ class FusedKernelsDryRunTest {
                         shape("gq", g[0], dt, 2, 3, 17, d);
                         shape("gk", g[1], dt, 2, 3, 21, d);
                         shape("gv", g[2], dt, 2, 3, 21, d);
+                        if (dt == DType.BF16) {  // mixed precision: BF16 q/k/v, F32 out, gOut and gradients
+                            AttentionResult m = CudaAttention.forward(ctx, q, k, v, mask, causal, 0.125, simt, DType.F32);
+                            shape("mixed out", m.out(), DType.F32, 2, 3, 17, d);
+                            // the output gradient as it arrives from a permuted output: [2, 17, 3, d] storage viewed as [2, 3, 17, d]
+                            Tensor gp = dev(DType.F32, 2, 17, 3, d);
+                            Tensor gof = gp.asStrided(new int[]{2, 3, 17, d}, new int[]{17 * 3 * d, d, 3 * d, 1}, gp.offset());
+                            Tensor[] mg = CudaAttention.backward(ctx, gof, q, k, v, m.out(), m.lse(), mask, causal, 0.125, simt, DType.F32);
+                            shape("mixed gq", mg[0], DType.F32, 2, 3, 17, d);
+                            shape("mixed gk", mg[1], DType.F32, 2, 3, 21, d);
+                            shape("mixed gv", mg[2], DType.F32, 2, 3, 21, d);
+                        }
                     }
                 }
             }
@@ -138,7 +149,7 @@ class FusedKernelsDryRunTest {
                 else if (f.getType() == Kernel.class) ks.add((Kernel) f.get(null));
             }
         }
-        assertEquals(25 + 5 + 2 + 9 + 8, ks.size());
+        assertEquals(25 + 5 + 2 + 20 + 1 + 9 + 8, ks.size());
         return ks;
     }
 }

@@ -1,0 +1,89 @@
+package dev.clipvil.ops;
+
+import dev.clipvil.autograd.Autograd;
+import dev.clipvil.backend.cuda.DryRunDevice;
+import dev.clipvil.tensor.DType;
+import dev.clipvil.tensor.Device;
+import dev.clipvil.tensor.MemoryScope;
+import dev.clipvil.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * BF16-autocast attention on a dry-run CUDA device is one mixed-precision node: the F32 operands are
+ * lowered once, the mixed kernels write the F32 output and the F32 gradients, and nothing is cast
+ * back (cast_copy is the dtype-converting copy kernel; cast_copy_raw copies without conversion).
+ */
+class AttentionAutocastDryRunTest {
+    private static final String CAST = "cast_copy", RAW = "cast_copy_raw";
+
+    private static int casts() { return DryRunDevice.launches(CAST); }
+
+    @Test
+    void packedSelfAttentionCastsOnlyThePackedQkvOnce() {
+        int[] mixed = packedStep(true), plain = packedStep(false);
+        // the F32 kernels read a dense gOut (one raw copy of the permuted gradient); the mixed pre-kernel
+        // reads it through its strides, so the mixed backward copies one tensor fewer
+        assertEquals(plain[1] - 1, mixed[1], "backward raw copies: F32 " + plain[1] + ", mixed " + mixed[1]);
+    }
+
+    /**
+     * A packed self-attention forward and backward as MultiheadAttention runs it (heads merged back to
+     * [N, S, E], so the output gradient arrives permuted), under BF16 autocast or plain F32; checks the
+     * mixed kernels and cast counts and returns {backward casts, backward raw copies}.
+     */
+    private static int[] packedStep(boolean bf16) {
+        Device gpu = DryRunDevice.install();
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor qkv = Creation.to(Creation.randn(1, DType.F32, 2, 50, 3 * 64), gpu).requiresGrad(true);
+            Tensor w = Creation.to(Creation.randn(2, DType.F32, 2, 50, 64), gpu);
+            int c0 = casts(), fwd0 = DryRunDevice.launches("clipvil_attn_fwd_bf16f32_d32");
+            Tensor out;
+            try (Autocast.Guard g = bf16 ? Autocast.bf16() : Autocast.f32()) {
+                out = Attention.packedSelfAttention(qkv, 2, null, false, 0);
+            }
+            assertEquals(DType.F32, out.dtype());
+            if (bf16) {
+                assertEquals(1, casts() - c0, "forward: the packed qkv lowered to BF16 once, the output written F32 by the kernel");
+                assertEquals(1, DryRunDevice.launches("clipvil_attn_fwd_bf16f32_d32") - fwd0, "the tensor-core mixed forward");
+            }
+            Tensor merged = Views.reshape(Views.permute(out, 0, 2, 1, 3), 2, 50, 64);
+            Tensor loss = Reductions.sum(Elementwise.mul(merged, w));
+            int c1 = casts(), raw1 = DryRunDevice.launches(RAW), prep0 = DryRunDevice.launches("clipvil_attn_bwd_prep_f32bf16"),
+                    bwd0 = DryRunDevice.launches("clipvil_attn_bwd_bf16tcf32_d32"), old0 = DryRunDevice.launches("clipvil_attn_f32_to_bf16");
+            Autograd.backward(loss);
+            int[] counts = {casts() - c1, DryRunDevice.launches(RAW) - raw1};
+            assertEquals(0, counts[0], "backward: F32 gradient in, F32 packed gradient out, no cast");
+            if (bf16) {
+                assertEquals(1, DryRunDevice.launches("clipvil_attn_bwd_prep_f32bf16") - prep0, "the mixed pre-kernel (rounds gOut once)");
+                assertEquals(1, DryRunDevice.launches("clipvil_attn_bwd_bf16tcf32_d32") - bwd0, "the tensor-core mixed backward");
+                assertEquals(0, DryRunDevice.launches("clipvil_attn_f32_to_bf16") - old0);
+            }
+            assertEquals(DType.F32, qkv.grad().dtype());
+            return counts;
+        }
+    }
+
+    @Test
+    void scaledDotProductCastsEachOperandOnceAndNothingBack() {
+        Device gpu = DryRunDevice.install();
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor[] in = new Tensor[3];
+            for (int i = 0; i < 3; i++) in[i] = Creation.to(Creation.randn(3 + i, DType.F32, 2, 3, 17, 64), gpu).requiresGrad(true);
+            Tensor w = Creation.to(Creation.randn(7, DType.F32, 2, 3, 17, 64), gpu);
+            int c0 = casts();
+            Tensor out;
+            try (Autocast.Guard g = Autocast.bf16()) {
+                out = Attention.scaledDotProduct(in[0], in[1], in[2], null, true, 0);
+            }
+            assertEquals(DType.F32, out.dtype());
+            assertEquals(3, casts() - c0, "forward: q, k, v lowered once each");
+            Tensor loss = Reductions.sum(Elementwise.mul(out, w));
+            int c1 = casts();
+            Autograd.backward(loss);
+            assertEquals(0, casts() - c1, "backward: no cast");
+            for (Tensor t : in) assertEquals(DType.F32, t.grad().dtype());
+        }
+    }
+}
