@@ -41,7 +41,9 @@ stamp() {  # stamp FILE.cu: sha256 of the file and its headers, concatenated
   { cat "$cu"; for h in $hs; do cat "$src/$h"; done; } | sha256sum | cut -c1-64
 }
 todo=()
-for cu in "$src"/*.cu; do
+# largest sources first: attention.cu alone takes most of the time, so it starts at once while the
+# other job slot works through the small families
+for cu in $(ls -S "$src"/*.cu 2>/dev/null); do
   [ -e "$cu" ] || continue
   fam=$(basename "$cu" .cu); fb="$out/$fam.fatbin"
   if [ -f "$fb" ] && [ -f "$fb.sha256" ] && [ "$(cat "$fb.sha256")" = "$(stamp "$cu")" ]; then continue; fi
