@@ -40,3 +40,12 @@ extern "C" __global__ void random_dropout_mask(void* dst, int ddt, int n, double
         store_f(dst, ddt, i, uniform01(seed, (unsigned long long) i, 0) < p ? 0.0f : (float) keep);
     }
 }
+
+// The same mask with its seed read from device memory (*seed), for a step captured in a CUDA graph:
+// the graph's refresh writes each replay's seed there, so replays draw new masks.
+extern "C" __global__ void random_dropout_mask_dev(void* dst, int ddt, int n, double p, double keep, const unsigned long long* seed) {
+    unsigned long long s = *seed;
+    FOR_N(i, n) {
+        store_f(dst, ddt, i, uniform01(s, (unsigned long long) i, 0) < p ? 0.0f : (float) keep);
+    }
+}

@@ -124,7 +124,8 @@ final class TrainCommand implements Callable<Integer> {
                     + "Default: $CLIPVIL_CONV, else clipvil. No effect on the CPU.")
     String conv;
     @Option(names = "--cuda-graphs", description = "Capture the training step in a CUDA graph once its shapes repeat and replay it (fewer launch gaps; "
-            + "needs --grad-accum 1 and no dropout; batches of another shape run eagerly; no effect on the CPU).")
+            + "needs --grad-accum 1; dropout draws new masks every replay, the ones an eager step would draw; batches of another shape run eagerly; "
+            + "no effect on the CPU).")
     boolean cudaGraphs;
     @Option(names = "--out", paramLabel = "RUN_DIR", description = "Run folder (new or empty). Default: runs/vqa-<date>-<time>.")
     Path out;

@@ -1,11 +1,15 @@
 package dev.clipvil.nn;
 
+import dev.clipvil.backend.HostSeeds;
 import dev.clipvil.tensor.Tensor;
 
 /**
  * Inverted dropout with probability {@code p} in training mode, identity in eval mode. Each module
  * draws a base seed from its {@link Init} stream when built and mixes in a counter of its
  * training-mode calls, so masks differ between calls and layers yet a run is reproducible from the seed.
+ * The seed is drawn through {@link HostSeeds#draw}: a training step captured in a CUDA graph draws it
+ * again before every replay (the counter advancing as in an eager step), so replays get fresh masks,
+ * the very ones the eager steps would have used.
  */
 public class Dropout extends Layer {
     private final double p;
@@ -23,9 +27,15 @@ public class Dropout extends Layer {
     @Override
     public Tensor forward(Tensor x) {
         boolean on = isTraining() && p > 0;
-        long seed = on ? mix(baseSeed + 0x9E3779B97F4A7C15L * ++calls) : 0;
+        long seed = on ? HostSeeds.draw(this::nextSeed) : 0;
         return dev.clipvil.ops.Dropout.dropout(x, p, on, seed);
     }
+
+    /** Counts a training-mode call and returns its mask seed. */
+    private long nextSeed() { return seedOfCall(++calls); }
+
+    /** The mask seed of training-mode call {@code call} (the first call is 1). */
+    public long seedOfCall(long call) { return mix(baseSeed + 0x9E3779B97F4A7C15L * call); }
 
     public double p() { return p; }
 

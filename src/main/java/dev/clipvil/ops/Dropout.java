@@ -15,7 +15,9 @@ import dev.clipvil.tensor.Tensor;
  * and should derive it deterministically, so that runs are reproducible and a recomputed forward
  * (activation checkpointing) gets the very same mask. nn.Dropout passes a counter-based seed: a base
  * seed mixed (e.g. by a SplitMix64 step) with a per-module id and a call counter that increments on
- * every training-mode call.
+ * every training-mode call, drawn through {@link dev.clipvil.backend.HostSeeds#draw} so that a training
+ * step captured in a CUDA graph draws it again before each replay (a seed drawn otherwise cannot be
+ * captured: every replay would repeat the mask).
  */
 public final class Dropout {
     private Dropout() {}

@@ -5,8 +5,6 @@ import dev.clipvil.backend.Backends;
 import dev.clipvil.backend.cuda.CudaGraphException;
 import dev.clipvil.backend.cuda.CudaGraphStep;
 import dev.clipvil.data.VqaBatch;
-import dev.clipvil.nn.Dropout;
-import dev.clipvil.nn.Module;
 import dev.clipvil.tensor.DType;
 import dev.clipvil.tensor.Device;
 import dev.clipvil.tensor.MemoryScope;
@@ -22,7 +20,10 @@ import java.util.function.BiConsumer;
  * copied into static device tensors the graph reads; the loss comes back through a static output read
  * after the replay. A batch of another shape (a short last batch, another number of images) runs
  * eagerly on its own tensors; warm-up is two eager steps. The learning rates of the schedule and the
- * optimizers' step counts reach each replay through the graph's device scalars.
+ * optimizers' step counts reach each replay through the graph's device scalars, and so do the dropout
+ * seeds: before each replay every captured dropout draws its next seed on the host (its call counter
+ * advancing as in an eager step), so a replay drops what the eager step would have dropped and
+ * checkpoints keep the counters a resumed run needs.
  */
 final class GraphedStep implements AutoCloseable {
     static final int WARMUP = 2;
@@ -45,18 +46,11 @@ final class GraphedStep implements AutoCloseable {
 
     /**
      * Fails, saying why, for a run whose step a graph cannot replay faithfully: gradient accumulation
-     * (several batches per update) and dropout (its mask seed is drawn on the host each call, so a
-     * replay would reuse the captured mask).
+     * (several batches per update). Dropout is fine: its seeds reach each replay through the graph.
      */
-    static void requireCapturable(Module model, VqaTrainConfig c) {
+    static void requireCapturable(VqaTrainConfig c) {
         if (c.gradAccum() != 1) {
             throw new IllegalArgumentException("--cuda-graphs captures one batch per optimizer step; it needs --grad-accum 1, got " + c.gradAccum());
-        }
-        for (var e : model.namedModules().entrySet()) {
-            if (e.getValue() instanceof Dropout d && d.p() > 0) {
-                throw new IllegalArgumentException("--cuda-graphs: dropout " + d.p() + " in '" + e.getKey() + "' draws a new mask seed on the host every step, "
-                        + "and a graph replay would repeat the captured mask; train with --dropout 0 (a --bert folder brings its own dropout) or without --cuda-graphs");
-            }
         }
     }
 
@@ -92,8 +86,8 @@ final class GraphedStep implements AutoCloseable {
                     + "; train without --cuda-graphs", e);
         }
         if (m == CudaGraphStep.Mode.CAPTURED) {
-            log.printf(Locale.ROOT, "%ntrain: CUDA graph captured (%d nodes, %d optimizer updates); batches of shape %s replay it%n",
-                    step.graph().nodeCount(), step.graph().scalarSlots(), key);
+            log.printf(Locale.ROOT, "%ntrain: CUDA graph captured (%d nodes, %d optimizer updates, %d dropout masks with fresh seeds per replay); "
+                    + "batches of shape %s replay it%n", step.graph().nodeCount(), step.graph().scalarSlots(), step.graph().seedSlots(), key);
         }
         return lossOut.item();
     }

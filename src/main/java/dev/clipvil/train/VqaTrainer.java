@@ -340,7 +340,7 @@ public final class VqaTrainer {
         boolean frozenBackbone = model.backbone() != null && model.backbone().module().trainableParameters().isEmpty();
         List<Tensor> params = new ArrayList<>(model.trainableParameters().values());
         boolean graphs = o.cudaGraphs() && o.device().kind() == Device.Kind.CUDA;
-        if (graphs) GraphedStep.requireCapturable(model, c);
+        if (graphs) GraphedStep.requireCapturable(c);
         try (GraphedStep graphed = graphs ? new GraphedStep(o.device(), log, () -> {
                 fusion.step();
                 if (backbone != null) backbone.step();

@@ -47,7 +47,8 @@ public final class BertSelfAttention extends Module {
      */
     static Tensor explicit(Tensor q, Tensor k, Tensor v, Tensor mask, Layer drop) {
         Tensor scores = Elementwise.mul(Linear.matmul(q, Views.transpose(k, 2, 3)), 1.0 / Math.sqrt(q.shape(3)));
-        if (mask != null) scores = Elementwise.where(mask, scores, dev.clipvil.ops.Creation.onDevice(Tensor.scalar(scores.dtype(), -Float.MAX_VALUE), scores.device()));
+        // the fill value is made on the scores' device (no host upload: the step stays capturable in a CUDA graph)
+        if (mask != null) scores = Elementwise.where(mask, scores, dev.clipvil.ops.Creation.full(scores.device(), scores.dtype(), -Float.MAX_VALUE));
         return Linear.matmul(drop.forward(Softmax.softmax(scores, 3)), v);
     }
 

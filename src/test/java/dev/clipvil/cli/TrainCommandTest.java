@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** clipvil train / predict through the command line: a tiny run, its files, predict, resume, and the user errors. */
@@ -85,6 +86,9 @@ class TrainCommandTest {
         CliFixtures.Run help = CliFixtures.run("train", "--help");
         assertEquals(0, help.code());
         assertTrue(help.out().contains("--resume") && help.out().contains("--backbone-optimizer"), help.out());
+        String flat = help.out().replaceAll("\\s+", " ");
+        assertTrue(flat.contains("--cuda-graphs") && flat.contains("needs --grad-accum 1; dropout draws new masks every replay"), help.out());
+        assertFalse(flat.contains("no dropout"), "graphs replay steps with dropout: " + help.out());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.clipvil.nn;
 
+import dev.clipvil.backend.HostSeeds;
 import dev.clipvil.ops.Creation;
 import dev.clipvil.tensor.DType;
 import dev.clipvil.tensor.MemoryScope;
@@ -95,6 +96,35 @@ class LayersTest {
             d1.eval();
             assertArrayEquals(x.toFloatArray(), d1.forward(x).toFloatArray(), "identity in eval mode");
             assertEquals(2, d1.calls());
+        }
+    }
+
+    @Test
+    void dropoutDrawsItsSeedsThroughHostSeedsWithItsCounterRule() {
+        // what a CUDA graph capture records: each training-mode call's seed and the rule that draws the next one
+        Dropout d = new Dropout(0.5, new Init(3)), twin = new Dropout(0.5, new Init(3));
+        java.util.List<Long> seeds = new java.util.ArrayList<>();
+        java.util.List<java.util.function.LongSupplier> rules = new java.util.ArrayList<>();
+        HostSeeds.Recorder before = HostSeeds.record((seed, next) -> {
+            seeds.add(seed);
+            rules.add(next);
+        });
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor x = Creation.ones(DType.F32, 64);
+            d.forward(x);
+            d.forward(x);
+            d.eval();
+            d.forward(x);
+        } finally {
+            HostSeeds.record(before);
+        }
+        assertEquals(java.util.List.of(d.seedOfCall(1), d.seedOfCall(2)), seeds, "one draw per training-mode call, none in eval mode");
+        assertEquals(twin.seedOfCall(2), d.seedOfCall(2), "seeds come from the base seed and the call number");
+        assertEquals(d.seedOfCall(3), rules.get(1).getAsLong(), "a recorded rule draws the next call's seed");
+        assertEquals(3, d.calls(), "and counts the call");
+        try (MemoryScope s = MemoryScope.open()) {
+            twin.forward(Creation.ones(DType.F32, 8));
+            assertEquals(twin.seedOfCall(1), HostSeeds.draw(() -> twin.seedOfCall(1)), "without a recorder a draw is the rule's value");
         }
     }
 

@@ -213,28 +213,42 @@ class VqaTrainerTest {
         assertTrue(Files.isRegularFile(tmp.resolve("gpu/checkpoint/model.safetensors")));
     }
     @Test
-    void cudaGraphsCaptureTheStepAndReplayItOnACudaDevice() throws IOException {
-        // a dry-run device: capture fails on any host read, upload, synchronisation or CPU fallback in the step
+    void cudaGraphsCaptureTheStepWithDropoutAndReplayItOnACudaDevice() throws IOException {
+        // a dry-run device: capture fails on any host read, upload, synchronisation or CPU fallback in the step,
+        // and on a dropout mask whose seed would be frozen into the graph
         dev.clipvil.tensor.Device gpu = dev.clipvil.backend.cuda.DryRunDevice.install();
         Path data = data();
-        JsonObject j = tiny(data, 2, 1, "adamw").toJson();
-        j.addProperty("dropout", 0.0);
+        VqaTrainConfig c = tiny(data, 2, 1, "adamw");
+        assertTrue(c.dropout() > 0, "hidden, attention and visual-token dropout on");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PrintStream log = new PrintStream(out, true, StandardCharsets.UTF_8);
-        VqaTrainer.Result r = VqaTrainer.start(VqaTrainConfig.fromJson(j), tmp.resolve("graphs"), new VqaTrainer.Options(false, null, log, 0, gpu, true));
+        VqaTrainer.Result r = VqaTrainer.start(c, tmp.resolve("graphs"), new VqaTrainer.Options(false, null, log, 0, gpu, true));
         assertFalse(r.stopped());
         String text = out.toString(StandardCharsets.UTF_8);
-        assertTrue(text.contains("CUDA graph captured"), text);
         System.out.println("cuda graphs on a dry-run device: " + text.lines().filter(l -> l.contains("CUDA graph")).toList());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("CUDA graph captured \\(\\d+ nodes, \\d+ optimizer updates, (\\d+) dropout masks").matcher(text);
+        assertTrue(m.find(), text);
+        assertTrue(Integer.parseInt(m.group(1)) > 0, "the captured step's dropout masks read their seeds on the device: " + m.group());
+        m = java.util.regex.Pattern.compile("CUDA graphs: (\\d+) steps replayed").matcher(text);
+        assertTrue(m.find() && Integer.parseInt(m.group(1)) >= 2, text);
         assertEquals(r.steps(), trainLosses(tmp.resolve("graphs")).size());
 
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> VqaTrainer.start(tiny(data, 1, 1, "adamw"),
-                tmp.resolve("dropout"), new VqaTrainer.Options(false, null, log, 0, gpu, true)));
-        assertTrue(e.getMessage().contains("--cuda-graphs: dropout"), e.getMessage());
+        // the same run eagerly: the checkpoint's dropout and token-sampling counters agree (replays drew the eager seeds)
+        VqaTrainer.Result eager = VqaTrainer.start(c, tmp.resolve("eager"), new VqaTrainer.Options(false, null, log, 0, gpu, false));
+        assertEquals(eager.steps(), r.steps());
+        JsonObject rng = rng(tmp.resolve("graphs"));
+        assertEquals(rng(tmp.resolve("eager")), rng);
+        assertTrue(rng.keySet().stream().anyMatch(k -> k.startsWith("dropout:") && rng.get(k).getAsLong() > 0), rng.toString());
+
+        JsonObject j = c.toJson();
         j.addProperty("gradAccum", 2);
-        e = assertThrows(IllegalArgumentException.class, () -> VqaTrainer.start(VqaTrainConfig.fromJson(j), tmp.resolve("accum"),
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> VqaTrainer.start(VqaTrainConfig.fromJson(j), tmp.resolve("accum"),
                 new VqaTrainer.Options(false, null, log, 0, gpu, true)));
         assertTrue(e.getMessage().contains("--grad-accum 1"), e.getMessage());
+    }
+
+    static JsonObject rng(Path run) throws IOException {
+        return com.google.gson.JsonParser.parseString(Files.readString(run.resolve("checkpoint/state.json"))).getAsJsonObject().getAsJsonObject("rng");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.clipvil.backend.cuda;
 
+import dev.clipvil.backend.HostSeeds;
 import org.bytedeco.cuda.cudart.CUevent_st;
 import org.bytedeco.cuda.cudart.CUgraphExec_st;
 import org.bytedeco.cuda.cudart.CUgraph_st;
@@ -10,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongSupplier;
 
 /**
  * A CUDA graph of the work one piece of Java code issues on a device's stream, captured once
@@ -25,17 +27,37 @@ import java.util.List;
  * mode where each update only writes its slot, and {@link #replay} copies the slots up (one async copy
  * from pinned memory) ahead of the launch.
  *
+ * <p>Dropout masks: the seeds a step draws on the host ({@link HostSeeds#draw}, as nn.Dropout does)
+ * are recorded during the capture with the rule that drew them, and each captured mask kernel reads its
+ * seed from a slot ({@link #seedSlot}). {@link #refresh} calls the recorded rules again in capture
+ * order, so the callers' counters advance as in an eager step and every replay gets the seeds (hence
+ * the masks) the eager step would have drawn. A mask whose seed was not drawn that way is refused at
+ * capture: a replay would repeat it.
+ *
  * <p>On a dry-run context nothing is captured by CUDA: launches and GEMMs are recorded and each replay
  * counts them again, so the rules and the bookkeeping are tested on the CPU.
  */
 public final class CudaGraph implements AutoCloseable {
-    /** Optimizer updates one graph can hold (two doubles each). */
+    /** Device scalar slots one graph can hold: optimizer updates (two doubles each) and dropout seeds (one 64-bit integer each). */
     static final int MAX_SLOTS = 8192;
     static final int SLOT_BYTES = 16;
 
     private enum State { CAPTURING, READY, CLOSED }
 
-    private record Slot(String op, long param) {}
+    /** An optimizer update's slot: {@code index} in the slot array. */
+    private record Slot(String op, long param, int index) {}
+
+    /** A seed drawn on the host during the capture: the rule that draws the next one, the last value, the slots that hold it. */
+    private static final class Draw {
+        final LongSupplier next;
+        long seed;
+        final List<Integer> slots = new ArrayList<>(1);
+
+        Draw(LongSupplier next, long seed) {
+            this.next = next;
+            this.seed = seed;
+        }
+    }
 
     private static int counter;
 
@@ -50,8 +72,12 @@ public final class CudaGraph implements AutoCloseable {
     private final ByteBuffer host;
     private final long deviceScalars;
     private final List<Slot> slots = new ArrayList<>();
+    private final List<Draw> draws = new ArrayList<>();
+    private final List<Integer> seedSlots = new ArrayList<>();
     private final List<String> dryOps = new ArrayList<>();
-    private double[] dryDevice = new double[0];
+    private HostSeeds.Recorder seedsBefore;
+    private int used;
+    private byte[] dryDevice = new byte[0];
     private State state = State.CAPTURING;
     private int cursor = -1;
     private boolean copyPending;
@@ -100,6 +126,7 @@ public final class CudaGraph implements AutoCloseable {
     private void begin() {
         ctx.memory().beginCapture(pool);
         ctx.setCapturing(this);
+        seedsBefore = HostSeeds.record(this::drawn);
         if (ctx.dryRun()) {
             DryRun.capture = this;
             return;
@@ -113,6 +140,8 @@ public final class CudaGraph implements AutoCloseable {
     }
 
     private void stopCapturing() {
+        HostSeeds.record(seedsBefore);
+        seedsBefore = null;
         ctx.setCapturing(null);
         if (DryRun.capture == this) DryRun.capture = null;
         ctx.memory().endCapture();
@@ -165,12 +194,42 @@ public final class CudaGraph implements AutoCloseable {
 
     /** During the capture: a new slot holding ({@code lr}, {@code step}) for update {@code op} of the parameter at {@code param}; its device address. */
     long scalarSlot(String op, long param, double lr, double step) {
-        if (state != State.CAPTURING) throw new IllegalStateException(name + " is not being captured");
-        if (slots.size() == MAX_SLOTS) throw new CudaGraphException(ctx.device() + ": more than " + MAX_SLOTS + " optimizer updates in one CUDA graph");
-        int k = slots.size();
-        slots.add(new Slot(op, param));
+        int k = newSlot();
+        slots.add(new Slot(op, param, k));
         write(k, lr, step);
         return deviceScalars + (long) k * SLOT_BYTES;
+    }
+
+    /** During the capture: a host seed draw ({@link HostSeeds}) of the capturing thread. */
+    private void drawn(long seed, LongSupplier next) {
+        if (state == State.CAPTURING) draws.add(new Draw(next, seed));
+    }
+
+    /**
+     * During the capture: a new slot holding {@code seed} for the random kernel of {@code op}; its device
+     * address. The seed must come from a draw of this capture (the latest with that value), whose rule
+     * rewrites the slot at every {@link #refresh}; any other seed would repeat on every replay, so it fails.
+     */
+    long seedSlot(String op, long seed) {
+        for (int i = draws.size() - 1; i >= 0; i--) {
+            Draw d = draws.get(i);
+            if (d.seed == seed) {
+                int k = newSlot();
+                d.slots.add(k);
+                seedSlots.add(k);
+                host.putLong(k * SLOT_BYTES, seed);
+                return deviceScalars + (long) k * SLOT_BYTES;
+            }
+        }
+        throw illegal(op + " with a seed (" + seed + ") the host did not draw through HostSeeds.draw (every replay would repeat the captured mask)");
+    }
+
+    private int newSlot() {
+        if (state != State.CAPTURING) throw new IllegalStateException(name + " is not being captured");
+        if (used == MAX_SLOTS) {
+            throw new CudaGraphException(ctx.device() + ": more than " + MAX_SLOTS + " device scalars (optimizer updates and dropout seeds) in one CUDA graph");
+        }
+        return used++;
     }
 
     /** During {@link #refresh}: the next slot gets the values of this step; it must be the same update as at capture. */
@@ -186,7 +245,8 @@ public final class CudaGraph implements AutoCloseable {
                     + Long.toHexString(param) + ", but the captured step made " + s.op() + " of 0x" + Long.toHexString(s.param())
                     + " there (the optimizers or their parameters changed since the capture)");
         }
-        write(cursor++, lr, step);
+        write(s.index(), lr, step);
+        cursor++;
     }
 
     private void write(int k, double lr, double step) {
@@ -195,9 +255,11 @@ public final class CudaGraph implements AutoCloseable {
     }
 
     /**
-     * Runs {@code updates} (the step's optimizer steps, e.g. {@code optimizer::step}) on the host so
-     * that each update writes this step's learning rate and step count into its slot; nothing is
-     * launched. The updates must be the captured ones, in the same order.
+     * Draws the step's host seeds again (each recorded rule once, in capture order: their counters move
+     * on as in an eager step, the new seeds go to their slots), then runs {@code updates} (the step's
+     * optimizer steps, e.g. {@code optimizer::step}) on the host so that each update writes this step's
+     * learning rate and step count into its slot; nothing is launched. The updates must be the captured
+     * ones, in the same order.
      */
     public void refresh(Runnable updates) {
         requireReady();
@@ -212,6 +274,10 @@ public final class CudaGraph implements AutoCloseable {
         if (ctx.dryRun()) DryRun.refresh = this;
         int done;
         try {
+            for (Draw d : draws) {
+                d.seed = d.next.getAsLong();
+                for (int k : d.slots) host.putLong(k * SLOT_BYTES, d.seed);
+            }
             updates.run();
         } finally {
             ctx.setRefreshing(null);
@@ -230,11 +296,11 @@ public final class CudaGraph implements AutoCloseable {
         requireReady();
         ctx.makeCurrent();
         if (ctx.capturing() != null) throw ctx.capturing().illegal("replaying another CUDA graph");
-        int n = slots.size();
+        int n = used;
         if (ctx.dryRun()) {
             if (n > 0) {
-                dryDevice = new double[2 * n];
-                host.asDoubleBuffer().get(dryDevice, 0, 2 * n);
+                dryDevice = new byte[n * SLOT_BYTES];
+                host.get(0, dryDevice);
                 uploads++;
             }
             DryRun.replayed(dryOps);
@@ -256,8 +322,14 @@ public final class CudaGraph implements AutoCloseable {
         if (state != State.READY) throw new IllegalStateException(name + " is " + (state == State.CLOSED ? "closed" : "still being captured"));
     }
 
-    /** Optimizer updates captured (scalar slots in use). */
+    /** Optimizer updates captured (their scalar slots in use). */
     public int scalarSlots() { return slots.size(); }
+
+    /** Captured random kernels (dropout masks) that read their seed from a slot. */
+    public int seedSlots() { return seedSlots.size(); }
+
+    /** Host seed draws recorded by the capture (each redone by every refresh). */
+    public int seedDraws() { return draws.size(); }
 
     /** Replays so far. */
     public long replays() { return replays; }
@@ -278,8 +350,25 @@ public final class CudaGraph implements AutoCloseable {
     /** Dry run: launches and GEMMs recorded by the capture. */
     int recordedOps() { return dryOps.size(); }
 
-    /** Dry run: the slot values as the device got them at the last replay (lr, step pairs). */
-    double[] deviceScalarsSeen() { return dryDevice.clone(); }
+    /** Dry run: the optimizer slots as the device got them at the last replay (lr, step pairs, in capture order). */
+    double[] deviceScalarsSeen() {
+        ByteBuffer b = ByteBuffer.wrap(dryDevice).order(ByteOrder.LITTLE_ENDIAN);
+        double[] out = new double[dryDevice.length == 0 ? 0 : 2 * slots.size()];
+        for (int i = 0; i < out.length / 2; i++) {
+            int k = slots.get(i).index();
+            out[2 * i] = b.getDouble(k * SLOT_BYTES);
+            out[2 * i + 1] = b.getDouble(k * SLOT_BYTES + 8);
+        }
+        return out;
+    }
+
+    /** Dry run: the seed slots as the device got them at the last replay, one per captured mask in capture order. */
+    long[] deviceSeedsSeen() {
+        ByteBuffer b = ByteBuffer.wrap(dryDevice).order(ByteOrder.LITTLE_ENDIAN);
+        long[] out = new long[dryDevice.length == 0 ? 0 : seedSlots.size()];
+        for (int i = 0; i < out.length; i++) out[i] = b.getLong(seedSlots.get(i) * SLOT_BYTES);
+        return out;
+    }
 
     public String name() { return name; }
 
@@ -313,5 +402,5 @@ public final class CudaGraph implements AutoCloseable {
     }
 
     @Override
-    public String toString() { return name + " (" + slots.size() + " scalar slots, " + replays + " replays)"; }
+    public String toString() { return name + " (" + slots.size() + " optimizer slots, " + seedSlots.size() + " seed slots, " + replays + " replays)"; }
 }

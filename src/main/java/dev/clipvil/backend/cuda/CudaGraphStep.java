@@ -10,12 +10,14 @@ import java.util.Objects;
  * A training step run through a {@link CudaGraph} when its shapes repeat: the first {@code warmup}
  * steps of a shape run eagerly (the allocator's cache fills, modules load, cuBLAS gets its handle),
  * the next is captured and replayed at once, and every later step with the same shape key is a
- * refresh of the optimizer scalars plus one replay. A step with another shape key (a short last
+ * refresh of the optimizer scalars and dropout seeds plus one replay. A step with another shape key (a short last
  * batch) runs eagerly; there is one graph per step object. On the CPU every step runs eagerly.
  *
  * <p>The body must be replayable: it reads its inputs from device tensors that keep their addresses
  * (static buffers the caller fills before {@link #run}), writes what the caller reads afterwards (the
- * loss) into static outputs, does not read anything on the host, and draws no host-side random numbers.
+ * loss) into static outputs, and does not read anything on the host; the seeds of its random kernels
+ * (dropout) are drawn through {@link dev.clipvil.backend.HostSeeds} (as nn.Dropout does), which every
+ * refresh draws again, so replays get fresh masks.
  * {@code updates} runs the body's optimizer steps alone (e.g. {@code () -> { opt.step(); }}); they must be
  * the last thing that depends on host values (learning rates from the schedule, step counts).
  */

@@ -5,12 +5,15 @@ import dev.clipvil.tensor.Tensor;
 
 /**
  * Random fills from a counter-based hash of (seed, element index) (kernels/random.cu): deterministic for
- * a seed whatever the launch shape; the CPU backend's distributions, not its bits.
+ * a seed whatever the launch shape; the CPU backend's distributions, not its bits. Inside a CUDA graph
+ * capture a dropout mask reads its seed from a device slot of the graph ({@link CudaGraph#seedSlot},
+ * kernel random_dropout_mask_dev), which each refresh rewrites with the seed the eager step would use.
  */
 final class CudaRandom {
     static final Kernel UNIFORM = Kernel.of("random", "random_uniform");
     static final Kernel NORMAL = Kernel.of("random", "random_normal");
     static final Kernel DROPOUT = Kernel.of("random", "random_dropout_mask");
+    static final Kernel DROPOUT_DEV = Kernel.of("random", "random_dropout_mask_dev");
 
     private CudaRandom() {}
 
@@ -31,9 +34,12 @@ final class CudaRandom {
     static Tensor dropoutMask(CudaContext ctx, int[] shape, DType dtype, double p, long seed) {
         if (p < 0 || p >= 1) throw new IllegalArgumentException("dropout: p must be in [0, 1), got " + p);
         DTypes.requireFloat("dropout", dtype);
+        CudaGraph capturing = ctx.capturing();
+        long slot = capturing == null ? 0 : capturing.seedSlot("a dropout mask", seed);
         Tensor out = CudaOps.empty(ctx, dtype, shape);
-        CudaOps.launchN(ctx, DROPOUT, out.numel(), KernelArgs.begin().ptr(CudaOps.addr(out)).i32(CudaOps.dt(out)).i32(out.numel())
-                .f64(p).f64(1.0 / (1.0 - p)).i64(seed));
+        KernelArgs a = KernelArgs.begin().ptr(CudaOps.addr(out)).i32(CudaOps.dt(out)).i32(out.numel()).f64(p).f64(1.0 / (1.0 - p));
+        if (capturing == null) CudaOps.launchN(ctx, DROPOUT, out.numel(), a.i64(seed));
+        else CudaOps.launchN(ctx, DROPOUT_DEV, out.numel(), a.ptr(slot));
         return out;
     }
 }

@@ -192,10 +192,11 @@ class CudaDryRunTest {
             Tensor[] dense = {gpu.empty(DType.F32, 3, 5), gpu.empty(DType.F32, 3, 5), gpu.empty(DType.F32, 3, 5), gpu.empty(DType.F32, 3, 5)};
             gpu.adamwStepMulti(new Tensor[]{dense[0]}, new Tensor[]{dense[1]}, new Tensor[]{dense[2]}, new Tensor[]{dense[3]}, 1e-3, 0.9, 0.999, 1e-8, 0.01, new long[]{3});
             gpu.sgdStepMulti(new Tensor[]{dense[0]}, new Tensor[]{dense[1]}, new Tensor[]{dense[2]}, 0.1, 0.9, 0, 0, true, new boolean[]{false});
-            // inside a CUDA graph capture the updates read lr and step from device slots (the *_dev kernels)
+            // inside a CUDA graph capture the updates read lr and step from device slots (the *_dev kernels), dropout masks their seeds
             try (CudaGraph g = CudaGraph.capture(ctx, () -> {
                 gpu.adamwStep(x[1], x[1], x[1], x[1], 1e-3, 0.9, 0.999, 1e-8, 0.01, 3);
                 gpu.sgdStep(x[1], x[1], x[1], 0.1, 0.9, 0, 0, true, false);
+                gpu.dropoutMask(new int[]{3, 7}, DType.F32, 0.1, dev.clipvil.backend.HostSeeds.draw(() -> 5L)).close();
             })) {
                 g.replay();
             }

@@ -3,6 +3,9 @@ package dev.clipvil.backend.cuda;
 import dev.clipvil.autograd.Autograd;
 import dev.clipvil.backend.Backend;
 import dev.clipvil.backend.Backends;
+import dev.clipvil.backend.HostSeeds;
+import dev.clipvil.nn.Dropout;
+import dev.clipvil.nn.Init;
 import dev.clipvil.ops.Creation;
 import dev.clipvil.ops.Elementwise;
 import dev.clipvil.ops.Linear;
@@ -18,11 +21,14 @@ import dev.clipvil.tensor.Tensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static dev.clipvil.ops.Dropout.dropout;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -31,8 +37,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * CUDA graph capture and replay of a small training step on a dry-run context (no GPU): the capture
  * records the step's launches and each replay issues them again, memory stays put after the capture,
- * work that cannot be captured fails naming itself, and the optimizer's learning rate and step count
- * reach every replay through the graph's device scalar slots.
+ * work that cannot be captured fails naming itself, the optimizer's learning rate and step count
+ * reach every replay through the graph's device scalar slots, and so do the dropout seeds (the ones the
+ * eager steps would have drawn).
  */
 class CudaGraphDryRunTest {
     static CudaContext ctx;
@@ -51,6 +58,9 @@ class CudaGraphDryRunTest {
         final Map<String, Tensor> params = new LinkedHashMap<>();
         final Optimizer opt;
         final Tensor x, y, loss;
+
+        /** Dropouts of the step ({@link #withDropout}): p 1 on the input (draws, zeroes, no mask), p 0.1 on the hidden layer, p 0.5 twice on the logits. */
+        Dropout all, hidden, logits;
 
         Net(boolean sgd) {
             params.put("w1", param(16, 8));
@@ -71,12 +81,25 @@ class CudaGraphDryRunTest {
             return t.requiresGrad(true);
         }
 
+        /** Adds the dropouts, their base seeds from {@code seed}. */
+        Net withDropout(long seed) {
+            Init init = new Init(seed);
+            all = new Dropout(1.0, init);
+            hidden = new Dropout(0.1, init);
+            logits = new Dropout(0.5, init);
+            return this;
+        }
+
         /** zero grads; forward, loss into the static output, backward; optimizer update. */
         void step() {
             opt.zeroGrad();
             try (MemoryScope s = MemoryScope.open()) {
-                Tensor h = Elementwise.relu(Linear.linear(x, params.get("w1"), params.get("b1")));
-                Tensor l = Losses.crossEntropy(Linear.linear(h, params.get("w2"), params.get("b2")), y);
+                Tensor in = all == null ? x : Elementwise.add(x, all.forward(x));
+                Tensor h = Elementwise.relu(Linear.linear(in, params.get("w1"), params.get("b1")));
+                if (hidden != null) h = hidden.forward(h);
+                Tensor z = Linear.linear(h, params.get("w2"), params.get("b2"));
+                if (logits != null) z = Elementwise.add(logits.forward(z), logits.forward(z));
+                Tensor l = Losses.crossEntropy(z, y);
                 Autograd.backward(l);
                 gpu.copy(l, loss);
             }
@@ -250,6 +273,93 @@ class CudaGraphDryRunTest {
                 g.refresh(net.opt::step);
                 g.replay();
                 assertThrows(CudaGraphException.class, () -> CudaGraph.capture(ctx, () -> CudaGraph.capture(ctx, () -> { })));
+            }
+        }
+    }
+
+    /** The seeds {@code net}'s dropouts draw in one eager step (on the dry-run device), in draw order. */
+    private static List<Long> eagerSeeds(Net net) {
+        List<Long> seeds = new ArrayList<>();
+        HostSeeds.Recorder before = HostSeeds.record((seed, next) -> seeds.add(seed));
+        try {
+            net.step();
+        } finally {
+            HostSeeds.record(before);
+        }
+        return seeds;
+    }
+
+    @Test
+    void dropoutMasksOfEveryReplayGetTheSeedsOfTheEagerStep() {
+        try (Net net = new Net(false).withDropout(7); Net twin = new Net(false).withDropout(7);
+             CudaGraphStep step = new CudaGraphStep(dev, 1, net.opt::step)) {
+            assertEquals(CudaGraphStep.Mode.EAGER, step.run("k", net::step));
+            eagerSeeds(twin);
+            int masks = DryRunDevice.launches("random_dropout_mask"), devMasks = DryRunDevice.launches("random_dropout_mask_dev");
+            assertEquals(CudaGraphStep.Mode.CAPTURED, step.run("k", net::step));
+            assertEquals(masks, DryRunDevice.launches("random_dropout_mask"), "no mask launch with a seed frozen at capture");
+            assertEquals(devMasks + 3, DryRunDevice.launches("random_dropout_mask_dev"), "3 masks per replay, seeds read on the device");
+            List<Long> eager = eagerSeeds(twin);
+            CudaGraph g = step.graph();
+            assertEquals(4, g.seedDraws(), "p 1, p 0.1 and p 0.5 twice draw a seed each");
+            assertEquals(3, g.seedSlots(), "p 1 zeroes without a mask");
+            assertEquals(4, g.scalarSlots());
+            assertEquals(eager.subList(1, 4), toList(g.deviceSeedsSeen()), "the captured step's masks are the eager step's");
+            for (int k = 3; k <= 7; k++) {
+                masks = DryRunDevice.launches("random_dropout_mask");
+                devMasks = DryRunDevice.launches("random_dropout_mask_dev");
+                assertEquals(CudaGraphStep.Mode.REPLAYED, step.run("k", net::step));
+                assertEquals(masks, DryRunDevice.launches("random_dropout_mask"));
+                assertEquals(devMasks + 3, DryRunDevice.launches("random_dropout_mask_dev"));
+                eager = eagerSeeds(twin);
+                assertEquals(eager.subList(1, 4), toList(g.deviceSeedsSeen()), "seeds of replayed step " + k);
+                assertEquals(twin.hidden.seedOfCall(k), g.deviceSeedsSeen()[0]);
+                assertArrayEquals(new long[]{twin.logits.seedOfCall(2L * k - 1), twin.logits.seedOfCall(2L * k)},
+                        java.util.Arrays.copyOfRange(g.deviceSeedsSeen(), 1, 3));
+                double[] sc = g.deviceScalarsSeen();
+                assertEquals(8, sc.length);
+                assertEquals(k, sc[1], "the optimizer slots stay right beside the seed slots");
+            }
+            // the host counters moved as the eager ones (a checkpoint saves them)
+            assertEquals(twin.all.calls(), net.all.calls());
+            assertEquals(7, net.hidden.calls());
+            assertEquals(14, net.logits.calls());
+            assertEquals(6, g.scalarUploads(), "one copy of the slots per replay, seeds included");
+        }
+    }
+
+    private static List<Long> toList(long[] a) {
+        List<Long> out = new ArrayList<>();
+        for (long v : a) out.add(v);
+        return out;
+    }
+
+    @Test
+    void aMaskWithASeedNotDrawnForTheCaptureIsRefused() {
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor x = gpu.empty(DType.F32, 4, 6);
+            gpu.fill(x, 1);
+            CudaGraphException e = assertThrows(CudaGraphException.class, () -> CudaGraph.capture(ctx, () -> {
+                try (MemoryScope in = MemoryScope.open()) {
+                    dropout(x, 0.5, true, 42);
+                }
+            }));
+            assertTrue(e.getMessage().contains("a dropout mask with a seed (42)") && e.getMessage().contains("HostSeeds.draw")
+                    && e.getMessage().contains("cannot be captured"), e.getMessage());
+            assertNull(ctx.capturing());
+            assertTrue(HostSeeds.draw(() -> 5L) == 5L, "the failed capture removed its recorder");
+            long[] seed = {100};
+            try (CudaGraph g = CudaGraph.capture(ctx, () -> {
+                try (MemoryScope in = MemoryScope.open()) {
+                    dropout(x, 0.5, true, HostSeeds.draw(() -> ++seed[0]));
+                    dropout(x, 0.5, true, HostSeeds.draw(() -> seed[0] * 1000));
+                }
+            })) {
+                g.replay();
+                assertArrayEquals(new long[]{101, 101_000}, g.deviceSeedsSeen());
+                g.refresh(() -> { });
+                g.replay();
+                assertArrayEquals(new long[]{102, 102_000}, g.deviceSeedsSeen(), "the rules drawn again in capture order");
             }
         }
     }

@@ -1,6 +1,8 @@
 package dev.clipvil.backend.cuda;
 
 import dev.clipvil.autograd.Autograd;
+import dev.clipvil.nn.Dropout;
+import dev.clipvil.nn.Init;
 import dev.clipvil.ops.Creation;
 import dev.clipvil.ops.Elementwise;
 import dev.clipvil.ops.Linear;
@@ -22,12 +24,14 @@ import java.util.List;
 import java.util.Map;
 
 import static dev.clipvil.backend.cuda.GpuParity.*;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A small MLP trained for a few steps eagerly and through a captured CUDA graph, with the learning
- * rate changing every step: the parameters and losses agree, and replays take no device memory.
+ * rate changing every step: the parameters and losses agree, and replays take no device memory. With
+ * dropout, every replay draws the eager step's masks, bit for bit.
  */
 @Tag("gpu")
 @ExtendWith(GpuAvailable.class)
@@ -108,6 +112,76 @@ class CudaGraphGpuTest {
             oe.close();
             og.close();
             close(x, y, le, lg);
+            for (Tensor t : pe.values()) t.close();
+            for (Tensor t : pg.values()) t.close();
+        }
+    }
+
+    /** {@link #step} with dropout on the hidden layer and the logits; {@code maskOut} gets the hidden dropout of {@code ones} (its next mask, exactly). */
+    private static void dropoutStep(Map<String, Tensor> p, Optimizer opt, Dropout dh, Dropout dz, Tensor x, Tensor y, Tensor ones,
+                                    Tensor lossOut, Tensor maskOut) {
+        opt.zeroGrad();
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor h = dh.forward(Elementwise.relu(Linear.linear(x, p.get("w1"), p.get("b1"))));
+            Tensor loss = Losses.crossEntropy(dz.forward(Linear.linear(h, p.get("w2"), p.get("b2"))), y);
+            Autograd.backward(loss);
+            gpu().copy(loss, lossOut);
+            gpu().copy(dh.forward(ones), maskOut);
+        }
+        opt.step();
+    }
+
+    private static float[] host(Tensor t) {
+        try (Tensor c = Creation.to(t, dev.clipvil.tensor.Device.CPU)) {
+            return c.toFloatArray();
+        }
+    }
+
+    @Test
+    void dropoutThroughAGraphDrawsTheEagerMasksEveryReplay() {
+        Tensor x = input(5, 16, 32), ones = MemoryScope.detach(gpu().empty(DType.F32, 16, 64));
+        gpu().fill(ones, 1);
+        Tensor y;
+        long[] labels = new long[16];
+        for (int i = 0; i < 16; i++) labels[i] = i % 10;
+        try (Tensor yc = Tensor.ofLongs(labels, 16)) {
+            y = MemoryScope.detach(Creation.to(yc, GPU));
+        }
+        Map<String, Tensor> pe = params(), pg = params();
+        Init ie = new Init(11), ig = new Init(11);
+        Dropout dhe = new Dropout(0.3, ie), dze = new Dropout(0.2, ie), dhg = new Dropout(0.3, ig), dzg = new Dropout(0.2, ig);
+        Optimizer oe = new AdamW(pe, 1e-2), og = new AdamW(pg, 1e-2);
+        Tensor le = MemoryScope.detach(gpu().empty(DType.F32)), lg = MemoryScope.detach(gpu().empty(DType.F32));
+        Tensor me = MemoryScope.detach(gpu().empty(DType.F32, 16, 64)), mg = MemoryScope.detach(gpu().empty(DType.F32, 16, 64));
+        try (CudaGraphStep graph = new CudaGraphStep(GPU, 2, og::step)) {
+            float[] previous = null;
+            for (int k = 1; k <= 8; k++) {
+                dropoutStep(pe, oe, dhe, dze, x, y, ones, le, me);
+                CudaGraphStep.Mode m = graph.run("mlp", () -> dropoutStep(pg, og, dhg, dzg, x, y, ones, lg, mg));
+                assertEquals(k <= 2 ? CudaGraphStep.Mode.EAGER : k == 3 ? CudaGraphStep.Mode.CAPTURED : CudaGraphStep.Mode.REPLAYED, m);
+                float[] mask = host(mg);
+                assertArrayEquals(host(me), mask, "the mask of step " + k + " is the eager step's, bit for bit");
+                if (previous != null) assertTrue(!java.util.Arrays.equals(previous, mask), "step " + k + " draws a new mask");
+                previous = mask;
+                assertEquals(le.item(), lg.item(), 1e-5 * Math.max(1, Math.abs(le.item())), "loss of step " + k);
+            }
+            assertEquals(dhe.calls(), dhg.calls());
+            assertEquals(dze.calls(), dzg.calls());
+            for (String n : pe.keySet()) {
+                float[] fa = host(pe.get(n)), fb = host(pg.get(n));
+                double num = 0, den = 0;
+                for (int i = 0; i < fa.length; i++) {
+                    num += (fa[i] - fb[i]) * (double) (fa[i] - fb[i]);
+                    den += fa[i] * (double) fa[i];
+                }
+                assertTrue(Math.sqrt(num / Math.max(den, 1e-30)) <= 1e-5, n + ": eager and graph parameters differ by " + Math.sqrt(num / den));
+            }
+        } finally {
+            oe.zeroGrad();
+            og.zeroGrad();
+            oe.close();
+            og.close();
+            close(x, y, ones, le, lg, me, mg);
             for (Tensor t : pe.values()) t.close();
             for (Tensor t : pg.values()) t.close();
         }
