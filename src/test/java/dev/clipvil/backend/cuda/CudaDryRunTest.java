@@ -178,6 +178,13 @@ class CudaDryRunTest {
             Tensor[] gab = gpu.attentionBackward(q[1], q[1], q[1], q[1], gat.out(), gat.lse(), null, true, 0.3);
             Tensor[] cab = CPU.attentionBackward(q[0], q[0], q[0], q[0], cat.out(), cat.lse(), null, true, 0.3);
             for (int i = 0; i < 3; i++) same("attention backward " + i, gab[i], cab[i]);
+            // the autocast mode: BF16 q/k/v, F32 output, F32 gOut and gradients
+            Tensor qb = gpu.cast(q[1], DType.BF16);
+            AttentionResult mixed = gpu.attention(qb, qb, qb, null, true, 0.3, DType.F32);
+            assertEquals(DType.F32, mixed.out().dtype());
+            for (Tensor gm : gpu.attentionBackward(q[1], qb, qb, qb, mixed.out(), mixed.lse(), null, true, 0.3, DType.F32)) {
+                assertEquals(DType.F32, gm.dtype());
+            }
 
             Tensor[] logits = pair(DType.F32, 4, 9), tgt = pair(DType.I32, 4), gl4 = pair(DType.F32, 4), soft = pair(DType.F32, 4, 9);
             same("cross_entropy", gpu.crossEntropy(logits[1], tgt[1], -100), CPU.crossEntropy(logits[0], tgt[0], -100));
