@@ -82,8 +82,9 @@ public final class Attention {
      * Self-attention over a packed projection: {@code qkv} [N, S, 3E] holds q, k and v side by side
      * (the output of one in-projection GEMM, E = heads x D), read in place as [N, H, S, D] views; the
      * result is {@link #scaledDotProduct} of those views, [N, H, S, D]. The difference is the backward:
-     * the three gradients are written once into one [N, S, 3E] gradient, where three separate slices
-     * would each zero-fill a full-size buffer and add them up. Under {@link Autocast#bf16()} the packed
+     * the three gradients are written once into one [N, S, 3E] gradient (the backend's
+     * {@link Backend#attentionBackwardInto} stores them into its slots; CUDA through strides, with no
+     * copy kernels), where three separate slices would each zero-fill a full-size buffer and add them up. Under {@link Autocast#bf16()} the packed
      * tensor is lowered once (one cast) and output and packed gradient are F32 (see the class comment).
      */
     public static Tensor packedSelfAttention(Tensor qkv, int heads, Tensor mask, boolean causal, double scale) {
@@ -121,20 +122,19 @@ public final class Attention {
             Backend bg = Backends.of(g);
             Tensor[] in = split(s[0], heads);
             Tensor go = mixed ? gradOperand(g) : g;
-            Tensor[] grads;
+            // the backward writes gq, gk, gv straight into their slots of the packed gradient (every
+            // element is written by one of the three); F32 under autocast, else qkv's dtype
+            Tensor gqkv = bg.empty(gradType, packed);
+            Tensor[] slots = split(gqkv, heads);
+            boolean ok = false;
             try {
-                grads = mixed ? bg.attentionBackward(go, in[0], in[1], in[2], s[1], s[2], s[3], causal, sc, gradType)
-                        : bg.attentionBackward(go, in[0], in[1], in[2], s[1], s[2], s[3], causal, sc);
+                bg.attentionBackwardInto(go, in[0], in[1], in[2], s[1], s[2], s[3], causal, sc, slots[0], slots[1], slots[2]);
+                ok = true;
             } finally {
                 for (Tensor t : in) t.close();
+                for (Tensor t : slots) t.close();
                 if (go != g) go.close();
-            }
-            Tensor gqkv = bg.empty(grads[0].dtype(), packed); // every element is written by one of the three copies
-            Tensor[] slots = split(gqkv, heads);
-            for (int i = 0; i < 3; i++) {
-                bg.copy(grads[i], slots[i]);
-                slots[i].close();
-                grads[i].close();
+                if (!ok) gqkv.close();
             }
             return new Tensor[]{gqkv};
         });

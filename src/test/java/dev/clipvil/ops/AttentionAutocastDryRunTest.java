@@ -29,6 +29,18 @@ class AttentionAutocastDryRunTest {
     }
 
     /**
+     * The backward writes gq, gk and gv straight into the packed [N, S, 3E] gradient (the kernels store
+     * through the slots' strides): no copy kernel for them. The one raw copy left in the mixed step is
+     * the loss's (sum's backward broadcasts its scalar gradient); the F32 step adds the dense copy of
+     * the permuted output gradient that the F32 kernels read.
+     */
+    @Test
+    void packedBackwardWritesTheGradientSlotsInPlace() {
+        assertEquals(1, packedStep(true)[1], "mixed backward: only the loss's broadcast copy");
+        assertEquals(2, packedStep(false)[1], "F32 backward: the loss's copy and the dense copy of the permuted output gradient");
+    }
+
+    /**
      * A packed self-attention forward and backward as MultiheadAttention runs it (heads merged back to
      * [N, S, E], so the output gradient arrives permuted), under BF16 autocast or plain F32; checks the
      * mixed kernels and cast counts and returns {backward casts, backward raw copies}.

@@ -219,12 +219,64 @@ final class CudaAttention {
      */
     static Tensor[] backward(CudaContext ctx, Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                              Tensor mask, boolean causal, double scale, boolean simt, DType gradType) {
-        String op = "attention_backward";
-        Geo g = Geo.of(op, q, k, v);
+        Geo g = Geo.of("attention_backward", q, k, v);
         DType dt = q.dtype();
         boolean mixed = dt == DType.BF16 && gradType == DType.F32;
         if (!supported(q, k, v, mask, g)) return castGrads(ctx, fallbackBackward(ctx, gOut, q, k, v, out, lse, mask, causal, scale), gradType);
         if (gradType != dt && !mixed) return castGrads(ctx, backward(ctx, gOut, q, k, v, out, lse, mask, causal, scale, simt, dt), gradType);
+        Tensor gq = KernelSupport.empty(ctx, gradType, g.b, g.h, g.sq, g.d);
+        Tensor gk = null, gv = null;
+        boolean ok = false;
+        try {
+            gk = KernelSupport.empty(ctx, gradType, g.b, g.h, g.sk, g.d);
+            gv = KernelSupport.empty(ctx, gradType, g.b, g.h, g.sk, g.d);
+            run(ctx, g, gOut, q, k, v, out, lse, mask, causal, scale, simt, gq, gk, gv);
+            ok = true;
+            return new Tensor[]{gq, gk, gv};
+        } finally {
+            if (!ok) KernelSupport.close(gq, gk, gv);
+        }
+    }
+
+    /**
+     * The backward writing its gradients into the given tensors, in their dtype (the three must share
+     * it), which may be strided views (e.g. the q, k, v slots of a packed [N, S, 3E] gradient): the
+     * kernels store gk, gv and gq through their strides (gq is the F32 atomic buffer itself for F32 and
+     * mixed gradients, and the cast of the BF16 run's F32 buffer writes it in place), so no copy kernel
+     * runs. What the kernels do not take goes through {@link #backward} and copies into the views.
+     */
+    static void backwardInto(CudaContext ctx, Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                             Tensor mask, boolean causal, double scale, boolean simt, Tensor gq, Tensor gk, Tensor gv) {
+        String op = "attention_backward";
+        Geo g = Geo.of(op, q, k, v);
+        requireShape(op, gq, "the q gradient", new int[]{g.b, g.h, g.sq, g.d});
+        requireShape(op, gk, "the k gradient", new int[]{g.b, g.h, g.sk, g.d});
+        requireShape(op, gv, "the v gradient", v.shape());
+        DType dt = q.dtype(), gradType = gq.dtype();
+        if (gk.dtype() != gradType || gv.dtype() != gradType) {
+            throw new DTypeException(op + ": the gradients must share a dtype, got " + gradType + ", " + gk.dtype() + ", " + gv.dtype());
+        }
+        boolean mixed = dt == DType.BF16 && gradType == DType.F32;
+        if (!supported(q, k, v, mask, g) || (gradType != dt && !mixed)) {
+            Tensor[] r = backward(ctx, gOut, q, k, v, out, lse, mask, causal, scale, simt, gradType);
+            try {
+                CudaCopy.copy(ctx, r[0], gq);
+                CudaCopy.copy(ctx, r[1], gk);
+                CudaCopy.copy(ctx, r[2], gv);
+            } finally {
+                KernelSupport.close(r[0], r[1], r[2]);
+            }
+            return;
+        }
+        run(ctx, g, gOut, q, k, v, out, lse, mask, causal, scale, simt, gq, gk, gv);
+    }
+
+    /** The kernels' backward into gq, gk, gv (any strides, dtype q's or F32 for mixed; the caller checked both). */
+    private static void run(CudaContext ctx, Geo g, Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                            Tensor mask, boolean causal, double scale, boolean simt, Tensor gq, Tensor gk, Tensor gv) {
+        String op = "attention_backward";
+        DType dt = q.dtype(), gradType = gq.dtype();
+        boolean mixed = dt == DType.BF16 && gradType == DType.F32;
         int[] outShape = {g.b, g.h, g.sq, g.d};
         requireShape(op, gOut, "the output gradient", outShape);
         requireShape(op, out, "the output", outShape);
@@ -232,8 +284,6 @@ final class CudaAttention {
         int[] ms = mask == null ? new int[4] : KernelSupport.broadcastStrides(op, mask, g.scores());
         boolean f32 = dt == DType.F32;
         Tensor god = null, od = null, ld = null, delta = null, dqAcc = null, gLow = null;
-        Tensor gq = null, gk = null, gv = null;
-        boolean ok = false;
         try {
             // mixed: the pre-kernel reads an F32 gOut through its strides (no dense copy of a permuted gradient)
             god = mixed && gOut.dtype() == DType.F32 ? gOut.asStrided(gOut.shape(), gOut.strides(), gOut.offset())
@@ -242,13 +292,12 @@ final class CudaAttention {
             ld = KernelSupport.dense(ctx, lse, DType.F32);
             int rows = g.b * g.h * g.sq;
             delta = KernelSupport.empty(ctx, DType.F32, rows);
-            gq = KernelSupport.empty(ctx, gradType, outShape);
+            // F32 gradients (plain or mixed): the atomics accumulate in gq itself, through its strides
             dqAcc = gradType == DType.F32 ? gq : KernelSupport.empty(ctx, DType.F32, outShape);
-            gk = KernelSupport.empty(ctx, gradType, g.b, g.h, g.sk, g.d);
-            gv = KernelSupport.empty(ctx, gradType, g.b, g.h, g.sk, g.d);
+            int[] dqs = dqAcc.strides();
 
-            // 1. delta = rowsum(gOut * out), dqAcc = 0: one warp per row, 4 rows per 128-thread CTA;
-            //    mixed: also gLow = bf16(gOut), and delta from gLow
+            // 1. delta = rowsum(gOut * out), dqAcc = 0 (through its strides): one warp per row, 4 rows per
+            //    128-thread CTA; mixed: also gLow = bf16(gOut), and delta from gLow
             KernelArgs p = KernelArgs.begin().ptr(KernelSupport.ptr(god)).ptr(KernelSupport.ptr(od)).ptr(KernelSupport.ptr(delta))
                     .ptr(KernelSupport.ptr(dqAcc));
             if (mixed) {
@@ -256,12 +305,14 @@ final class CudaAttention {
                 int[] gs = god.strides();
                 p.ptr(KernelSupport.ptr(gLow)).i32(rows).i32(g.d).i32(g.h).i32(g.sq).i32(gs[0]).i32(gs[1]).i32(gs[2]).i32(gs[3]);
             } else {
-                p.i32(rows).i32(g.d);
+                p.i32(rows).i32(g.d).i32(g.h).i32(g.sq);
             }
+            p.i32(dqs[0]).i32(dqs[1]).i32(dqs[2]).i32(dqs[3]);
             KernelLaunch.launch(ctx, mixed ? PREP_MIXED : PREP[f32 ? 0 : 1], KernelSupport.ceilDiv(rows, 4), 128, 0, p);
 
             // 2. SIMT: one 64-thread CTA per (batch x head, 16 keys); tensor cores (BF16): one 128-thread
-            //    CTA (4 warps x 16 keys) per (batch x head, 64 keys), dynamic shared memory above D = 64
+            //    CTA (4 warps x 16 keys) per (batch x head, 64 keys), dynamic shared memory above D = 64;
+            //    dqAcc, gk and gv through their strides
             boolean tc = !f32 && !simt;
             Kernel kern = f32 ? BWD_F32[g.slot]
                     : mixed ? (tc ? BWD_MIXED_TC[g.slot] : BWD_MIXED_SIMT[g.slot])
@@ -273,15 +324,17 @@ final class CudaAttention {
                     .ptr(KernelSupport.ptr(dqAcc)).ptr(KernelSupport.ptr(gk)).ptr(KernelSupport.ptr(gv))
                     .i32(g.b).i32(g.h).i32(g.sq).i32(g.sk).i32(g.d);
             pushTail(a, q, k, v, mask, ms, causal, scale);
+            for (Tensor t : new Tensor[]{dqAcc, gk, gv}) {
+                int[] st = t.strides();
+                a.i32(st[0]).i32(st[1]).i32(st[2]).i32(st[3]);
+            }
             KernelLaunch.launch(ctx, kern, g.b * g.h, KernelSupport.ceilDiv(g.sk, tc ? TC_BWD_KEYS : BWD_KEYS), 1, tc ? 128 : 64, 1, 1, shared, a);
 
-            // 3. BF16 gradients: gq = bf16(dqAcc) (round to nearest even); F32 (plain or mixed): dqAcc is gq
+            // 3. BF16 gradients: gq = bf16(dqAcc) (round to nearest even; the strided cast copy writes a view
+            //    in place); F32 (plain or mixed): dqAcc is gq
             if (dqAcc != gq) CudaCopy.copy(ctx, dqAcc, gq);
-            ok = true;
-            return new Tensor[]{gq, gk, gv};
         } finally {
             KernelSupport.close(god, od, ld, delta, gLow, dqAcc == gq ? null : dqAcc);
-            if (!ok) KernelSupport.close(gq, gk, gv);
         }
     }
 
