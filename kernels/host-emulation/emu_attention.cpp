@@ -18,12 +18,13 @@ template <int D> __global__ void k_bwd_mixed_tc(BWD_PARAMS_O(bf16_t, float)) { a
 template <int D> __global__ void k_bwd_mixed_tc_dyn(BWD_PARAMS_O(bf16_t, float)) { attn_bwd_tc_dyn<D, float>(BWD_ARGS); }
 template <int D> __global__ void k_bwd_mixed_simt(BWD_PARAMS_O(bf16_t, float)) { attn_bwd_simt<bf16_t, D, float>(BWD_ARGS); }
 __global__ void k_prep_mixed(const float* gOut, const float* out, float* delta, float* dqAcc, bf16_t* gLow, int rows, int dim, int H, int Sq,
-                             int gsb, int gsh, int gss, int gsd, int dqsb, int dqsh, int dqss, int dqsd) {
-    attn_bwd_prep_mixed(gOut, out, delta, dqAcc, gLow, rows, dim, H, Sq, gsb, gsh, gss, gsd, dqsb, dqsh, dqss, dqsd);
+                             int gsb, int gsh, int gss, int gsd, int dqsb, int dqsh, int dqss, int dqsd, int osb, int osh, int oss, int osd) {
+    attn_bwd_prep_mixed(gOut, out, delta, dqAcc, gLow, rows, dim, H, Sq, gsb, gsh, gss, gsd, dqsb, dqsh, dqss, dqsd, osb, osh, oss, osd);
 }
 template <typename T> __global__ void k_prep(const T* gOut, const T* out, float* delta, float* dqAcc, int rows, int dim, int H, int Sq,
-                                             int dqsb, int dqsh, int dqss, int dqsd) {
-    attn_bwd_prep<T>(gOut, out, delta, dqAcc, rows, dim, H, Sq, dqsb, dqsh, dqss, dqsd);
+                                             int dqsb, int dqsh, int dqss, int dqsd, int gsb, int gsh, int gss, int gsd,
+                                             int osb, int osh, int oss, int osd) {
+    attn_bwd_prep<T>(gOut, out, delta, dqAcc, rows, dim, H, Sq, dqsb, dqsh, dqss, dqsd, gsb, gsh, gss, gsd, osb, osh, oss, osd);
 }
 
 // Gradient destinations, in one buffer: separately (contiguous gq [B, H, Sq, D], then gk and gv
@@ -215,17 +216,37 @@ static void runCase(const Case& c) {
 #define STRIDES d.qs[0], d.qs[1], d.qs[2], d.qs[3], d.ks[0], d.ks[1], d.ks[2], d.ks[3], d.vs[0], d.vs[1], d.vs[2], d.vs[3], \
                 d.kind, d.ms[0], d.ms[1], d.ms[2], d.ms[3], (int)c.causal, (float)scale
 #define GSTRIDES dqs[0], dqs[1], dqs[2], dqs[3], sk_[0], sk_[1], sk_[2], sk_[3], sv_[0], sv_[1], sv_[2], sv_[3]
+        // the output and its gradient: contiguous [B, H, Sq, D], or (permuted q, packed) merged [B, Sq, H, D]
+        // storage read and written through [B, H, Sq, D] strides, as a head-merged attention output is
+        const bool merged = c.permutedQ || c.packedGrads;
+        int os[4] = {c.H * c.Sq * c.dim, c.Sq * c.dim, c.dim, 1};
+        if (merged) { os[0] = c.Sq * c.H * c.dim; os[1] = c.dim; os[2] = c.H * c.dim; }
+        const int cs[4] = {c.H * c.Sq * c.dim, c.Sq * c.dim, c.dim, 1};  // contiguous (the mixed backward's gLow)
+        auto toLayout = [&](const vec<float>& contig) {
+            vec<float> r(contig.size(), NAN);
+            for (int b = 0; b < c.B; b++) for (int h = 0; h < c.H; h++) for (int i = 0; i < c.Sq; i++) for (int e = 0; e < c.dim; e++)
+                r[(size_t)b * os[0] + (size_t)h * os[1] + (size_t)i * os[2] + e] = contig[(((size_t)b * c.H + h) * c.Sq + i) * c.dim + e];
+            return r;
+        };
+        auto fromLayout = [&](const vec<float>& laid) {
+            vec<float> r(laid.size());
+            for (int b = 0; b < c.B; b++) for (int h = 0; h < c.H; h++) for (int i = 0; i < c.Sq; i++) for (int e = 0; e < c.dim; e++)
+                r[(((size_t)b * c.H + h) * c.Sq + i) * c.dim + e] = laid[(size_t)b * os[0] + (size_t)h * os[1] + (size_t)i * os[2] + e];
+            return r;
+        };
+        const vec<float> goM = toLayout(d.go);
+#define OSTRIDES os[0], os[1], os[2], os[3]
         const unsigned bh = (unsigned)(c.B * c.H);
         if (!bf16) {
             vec<float> out = nanv(nq);
             float *gk = packF.data() + ok, *gv = packF.data() + ov;
             LAUNCH(k_fwd_f32<DT>, dim3(bh, (c.Sq + 31) / 32, 1), dim3(128, 1, 1), d.q.data(), d.k.data(), d.v.data(), mask, out.data(),
-                   lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
-            LAUNCH(k_prep<float>, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), d.go.data(), out.data(), delta.data(), dqp,
-                   (int)rows, c.dim, c.H, c.Sq, dqs[0], dqs[1], dqs[2], dqs[3]);
-            LAUNCH(k_bwd_f32<DT>, dim3(bh, (c.Sk + 15) / 16, 1), dim3(64, 1, 1), d.q.data(), d.k.data(), d.v.data(), d.go.data(), lse.data(),
-                   delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES);
-            out32 = out;
+                   lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, OSTRIDES);
+            LAUNCH(k_prep<float>, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), goM.data(), out.data(), delta.data(), dqp,
+                   (int)rows, c.dim, c.H, c.Sq, dqs[0], dqs[1], dqs[2], dqs[3], OSTRIDES, OSTRIDES);
+            LAUNCH(k_bwd_f32<DT>, dim3(bh, (c.Sk + 15) / 16, 1), dim3(64, 1, 1), d.q.data(), d.k.data(), d.v.data(), goM.data(), lse.data(),
+                   delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES, OSTRIDES);
+            out32 = fromLayout(out);
         } else if (mixed) {  // F32 results straight from the kernels; gq is the F32 atomic buffer itself
             auto q = emu_bits(d.q), k = emu_bits(d.k), v = emu_bits(d.v);
             vec<float> out = nanv(nq);
@@ -233,34 +254,24 @@ static void runCase(const Case& c) {
             auto gLow = nanb(nq);
             if (variant == 3)
                 LAUNCH(k_fwd_mixed_tc<DT>, dim3(bh, (c.Sq + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), mask, out.data(),
-                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, OSTRIDES);
             else
                 LAUNCH(k_fwd_mixed_simt<DT>, dim3(bh, (c.Sq + 31) / 32, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), mask, out.data(),
-                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
-            // gOut read through strides: with permutedQ it is stored [B, Sq, H, D] (as a permuted output's gradient arrives)
-            vec<float> goS(d.go.begin(), d.go.end());
-            int gs[4] = {c.H * c.Sq * c.dim, c.Sq * c.dim, c.dim, 1};
-            if (c.permutedQ) {
-                gs[0] = c.Sq * c.H * c.dim; gs[1] = c.dim; gs[2] = c.H * c.dim;
-                for (int b = 0; b < c.B; b++)
-                    for (int h = 0; h < c.H; h++)
-                        for (int i = 0; i < c.Sq; i++)
-                            for (int e = 0; e < c.dim; e++)
-                                goS[(size_t)b * gs[0] + (size_t)h * gs[1] + (size_t)i * gs[2] + e] = d.go[(((size_t)b * c.H + h) * c.Sq + i) * c.dim + e];
-            }
-            LAUNCH(k_prep_mixed, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), goS.data(), out.data(), delta.data(), dqp,
-                   gLow.data(), (int)rows, c.dim, c.H, c.Sq, gs[0], gs[1], gs[2], gs[3], dqs[0], dqs[1], dqs[2], dqs[3]);
+                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, OSTRIDES);
+            // gOut and out read through strides (merged [B, Sq, H, D] storage in the permuted / packed cases)
+            LAUNCH(k_prep_mixed, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), goM.data(), out.data(), delta.data(), dqp,
+                   gLow.data(), (int)rows, c.dim, c.H, c.Sq, OSTRIDES, dqs[0], dqs[1], dqs[2], dqs[3], OSTRIDES);
             if (variant == 3) {
                 if constexpr (DT <= 64)
                     LAUNCH(k_bwd_mixed_tc<DT>, dim3(bh, (c.Sk + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), gLow.data(),
-                           lse.data(), delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES);
+                           lse.data(), delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES, cs[0], cs[1], cs[2], cs[3]);
                 else
                     LAUNCH_SMEM(k_bwd_mixed_tc_dyn<DT>, dim3(bh, (c.Sk + 63) / 64, 1), dim3(128, 1, 1), TB_SMEM_BYTES(DT, TB_KV_SMEM(DT)),
                                 q.data(), k.data(), v.data(), gLow.data(), lse.data(), delta.data(), mask, dqp, gk, gv,
-                                c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES);
+                                c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES, cs[0], cs[1], cs[2], cs[3]);
             } else
                 LAUNCH(k_bwd_mixed_simt<DT>, dim3(bh, (c.Sk + 15) / 16, 1), dim3(64, 1, 1), q.data(), k.data(), v.data(), gLow.data(),
-                       lse.data(), delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES);
+                       lse.data(), delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES, cs[0], cs[1], cs[2], cs[3]);
             // the pre-kernel's copy is gOut rounded to nearest even
             for (size_t x = 0; x < nq; x++)
                 if (gLow[x] != emu_to_bf16(d.go[x])) {
@@ -268,30 +279,30 @@ static void runCase(const Case& c) {
                     emu_failures++;
                     break;
                 }
-            out32 = out;
+            out32 = fromLayout(out);
         } else {
-            auto q = emu_bits(d.q), k = emu_bits(d.k), v = emu_bits(d.v), go = emu_bits(d.go);
+            auto q = emu_bits(d.q), k = emu_bits(d.k), v = emu_bits(d.v), go = emu_bits(goM);
             auto out = nanb(nq), packB = nanb(gl.total());
             bf16_t *gk = packB.data() + ok, *gv = packB.data() + ov;
             if (variant == 1)
                 LAUNCH(k_fwd_bf16tc<DT>, dim3(bh, (c.Sq + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), mask, out.data(),
-                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, OSTRIDES);
             else
                 LAUNCH(k_fwd_bf16simt<DT>, dim3(bh, (c.Sq + 31) / 32, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), mask, out.data(),
-                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, OSTRIDES);
             LAUNCH(k_prep<bf16_t>, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), go.data(), out.data(), delta.data(), dqp,
-                   (int)rows, c.dim, c.H, c.Sq, dqs[0], dqs[1], dqs[2], dqs[3]);
+                   (int)rows, c.dim, c.H, c.Sq, dqs[0], dqs[1], dqs[2], dqs[3], OSTRIDES, OSTRIDES);
             if (variant == 1) {  // the tensor-core backward: static shared memory up to D = 64, dynamic above
                 if constexpr (DT <= 64)
                     LAUNCH(k_bwd_bf16tc<DT>, dim3(bh, (c.Sk + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), go.data(), lse.data(),
-                           delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES);
+                           delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES, OSTRIDES);
                 else
                     LAUNCH_SMEM(k_bwd_bf16tc_dyn<DT>, dim3(bh, (c.Sk + 63) / 64, 1), dim3(128, 1, 1), TB_SMEM_BYTES(DT, TB_KV_SMEM(DT)), q.data(),
                                 k.data(), v.data(), go.data(), lse.data(), delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq,
-                                c.Sk, c.dim, STRIDES, GSTRIDES);
+                                c.Sk, c.dim, STRIDES, GSTRIDES, OSTRIDES);
             } else
                 LAUNCH(k_bwd_bf16simt<DT>, dim3(bh, (c.Sk + 15) / 16, 1), dim3(64, 1, 1), q.data(), k.data(), v.data(), go.data(), lse.data(),
-                       delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES);
+                       delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES, OSTRIDES);
             // gq = bf16(dq): contiguous through the kernel; into a packed slot (the backend's strided cast copy) on the host
             if (!c.packedGrads) {
                 LAUNCH(clipvil_attn_f32_to_bf16, dim3(4, 1, 1), dim3(256, 1, 1), dq.data(), packB.data() + oq, (long long)nq);
@@ -301,7 +312,7 @@ static void runCase(const Case& c) {
                 for (int b = 0; b < c.B; b++) for (int h = 0; h < c.H; h++) for (int i = 0; i < c.Sq; i++) for (int e = 0; e < c.dim; e++)
                     packB[oq + (size_t)b * sq_[0] + (size_t)h * sq_[1] + (size_t)i * sq_[2] + e] = gqC[(((size_t)b * c.H + h) * c.Sq + i) * c.dim + e];
             }
-            out32 = emu_floats(out);
+            out32 = fromLayout(emu_floats(out));
             gq32 = emu_floats(gl.gather(packB, 0)); gk32 = emu_floats(gl.gather(packB, 1)); gv32 = emu_floats(gl.gather(packB, 2));
             checkTiled(vn, packB, nanB);
         }
@@ -311,6 +322,7 @@ static void runCase(const Case& c) {
         }
 #undef STRIDES
 #undef GSTRIDES
+#undef OSTRIDES
         double tol = bf16 ? 2e-2 : 1e-5;
         auto label = [&](const char* t) {
             std::snprintf(name, sizeof name, "%s %s B%d H%d Sq%d Sk%d dim%d(D%d) mask%d causal%d perm%d%s", vn, t, c.B, c.H, c.Sq, c.Sk, c.dim,

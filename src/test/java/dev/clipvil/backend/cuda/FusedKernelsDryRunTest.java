@@ -128,13 +128,14 @@ class FusedKernelsDryRunTest {
     }
 
     /**
-     * {@link CudaAttention#backwardInto} into the q, k, v slots of one packed [N, S, 3E] gradient, in
-     * every mode (F32; BF16 tensor cores and SIMT; mixed tensor cores and SIMT) and at a static- and a
-     * dynamic-shared-memory head dim: the kernels take the slots' strides, so no raw copy runs, and the
+     * {@link CudaAttention#forwardInto} an [N, S, E] output (heads merged) and {@link CudaAttention#backwardInto}
+     * the q, k, v slots of one packed [N, S, 3E] gradient from an [N, S, E] output gradient, in every
+     * mode (F32; BF16 tensor cores and SIMT; mixed tensor cores and SIMT) and at a static- and a
+     * dynamic-shared-memory head dim: the kernels take all those strides, so no raw copy runs, and the
      * only conversion is the BF16 run's gq = bf16(F32 buffer), written into its slot by one cast copy.
      */
     @Test
-    void backwardWritesPackedGradientSlotsWithoutCopies() {
+    void stridedOutputAndGradientsWithoutCopies() {
         int n = 2, h = 3, s = 19;
         try (MemoryScope scope = MemoryScope.open()) {
             for (int d : new int[]{32, 80}) {
@@ -145,13 +146,21 @@ class FusedKernelsDryRunTest {
                     Tensor go = dev(dt, n, h, s, d);
                     for (boolean simt : new boolean[]{false, true}) {
                         for (DType gt : dt == DType.F32 ? new DType[]{DType.F32} : new DType[]{DType.BF16, DType.F32}) {
-                            AttentionResult r = CudaAttention.forward(ctx, in[0], in[1], in[2], null, true, 0.125, simt, gt);
+                            String what = dt + " -> " + gt + " d" + d + (simt ? " simt" : "");
+                            // forward into the [N, H, S, D] view of an [N, S, E] output (heads merged), no copy
+                            Tensor merged = CudaOps.empty(ctx, gt, n, s, e);
+                            Tensor outView = heads(merged, h);
+                            int raw0 = count("cast_copy_raw"), cast0 = count("cast_copy");
+                            Tensor lse = CudaAttention.forwardInto(ctx, in[0], in[1], in[2], null, true, 0.125, simt, outView);
+                            shape(what + " lse", lse, DType.F32, n, h, s);
+                            assertEquals(0, count("cast_copy_raw") - raw0 + count("cast_copy") - cast0, what + ": forward copies");
+                            // backward: gOut [N, S, E] and out read through their strides, gradients into packed slots
+                            Tensor gp = dev(gt, n, s, e);
+                            Tensor gof = heads(gp, h);
                             Tensor gpacked = CudaOps.empty(ctx, gt, n, s, 3 * e);
                             Tensor[] g = slots(gpacked, h);
-                            Tensor gof = gt == DType.F32 && dt == DType.BF16 ? dev(DType.F32, n, h, s, d) : go;
                             int raw = count("cast_copy_raw"), cast = count("cast_copy");
-                            CudaAttention.backwardInto(ctx, gof, in[0], in[1], in[2], r.out(), r.lse(), null, true, 0.125, simt, g[0], g[1], g[2]);
-                            String what = dt + " grads " + gt + " d" + d + (simt ? " simt" : "");
+                            CudaAttention.backwardInto(ctx, gof, in[0], in[1], in[2], outView, lse, null, true, 0.125, simt, g[0], g[1], g[2]);
                             assertEquals(0, count("cast_copy_raw") - raw, what + ": no raw copy");
                             assertEquals(gt == DType.BF16 ? 1 : 0, count("cast_copy") - cast, what + ": casts");
                         }
@@ -172,6 +181,12 @@ class FusedKernelsDryRunTest {
         int c = 0;
         for (var en : DryRun.launches().entrySet()) if (en.getKey().endsWith("/" + kernel)) c += en.getValue();
         return c;
+    }
+
+    /** The [N, H, S, D] view of an [N, S, H x D] tensor (strides {S*E, D, E, 1}). */
+    private static Tensor heads(Tensor t, int heads) {
+        int n = t.shape(0), s = t.shape(1), e = t.shape(2), d = e / heads;
+        return t.asStrided(new int[]{n, heads, s, d}, new int[]{s * e, d, e, 1}, t.offset());
     }
 
     /** The q, k, v [N, H, S, D] views of a packed [N, S, 3E] tensor (strides {S*3E, D, 3E, 1}). */
