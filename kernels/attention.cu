@@ -25,8 +25,11 @@
 //    int vsb, int vsh, int vss, int vsd,      // v strides for [B, H, Sk, dim]
 //    int maskKind,                            // 0 none, 1 F32 additive, 2 BOOL (1 byte, !=0 attend), 3 BF16 additive
 //    int msb, int msh, int msq, int msk,      // mask strides for [B, H, Sq, Sk]; 0 on broadcast dims
-//    int causal, float scale)
-//   out: contiguous [B, H, Sq, dim] of T; lse: contiguous [B, H, Sq] F32.
+//    int causal, float scale,
+//    int osb, int osh, int oss, int osd)      // out strides for [B, H, Sq, dim]
+//   out: [B, H, Sq, dim] of T written through its strides (e.g. the [N, H, S, D] view, strides
+//   {S*E, D, E, 1}, of an [N, S, E] tensor: the heads come out merged for the output projection,
+//   no permute copy); lse: contiguous [B, H, Sq] F32.
 //
 //   clipvil_attn_fwd_f32_d{D}       T = float. SIMT FMA path. block 128 threads,
 //                                   grid (B*H, ceil(Sq/32), 1). Static smem.
@@ -38,19 +41,28 @@
 //
 // Backward = three launches:
 //   1. clipvil_attn_bwd_prep_{f32,bf16}(const T* gOut, const T* out, float* delta, float* dqAcc,
-//                                      int rows, int dim)
-//        gOut, out contiguous [rows = B*H*Sq, dim]; writes delta[row] = sum_d gOut*out (F32) and
-//        zeroes dqAcc [rows, dim] (F32). block 128 (4 rows per block, one warp per row),
-//        grid (ceil(rows/4), 1, 1).
+//                                      int rows, int dim, int H, int Sq,
+//                                      int dqsb, int dqsh, int dqss, int dqsd,
+//                                      int gsb, int gsh, int gss, int gsd, int osb, int osh, int oss, int osd)
+//        gOut, out [B, H, Sq, dim] (rows = B*H*Sq) read through their strides (gs*, os*: a merged
+//        [N, S, E] output and its gradient need no dense copy); writes delta[row] = sum_d gOut*out
+//        (F32) and zeroes dqAcc [B, H, Sq, dim] (F32) through its strides dqs*. block 128 (4 rows
+//        per block, one warp per row), grid (ceil(rows/4), 1, 1).
 //   2. clipvil_attn_bwd_{f32,bf16}_d{D}(const T* q, const T* k, const T* v, const T* gOut,
 //        const float* lse, const float* delta, const void* mask, float* dqAcc, T* gk, T* gv,
 //        int B, int H, int Sq, int Sk, int dim,
 //        int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd,
 //        int vsb, int vsh, int vss, int vsd,
-//        int maskKind, int msb, int msh, int msq, int msk, int causal, float scale)
-//        gOut contiguous [B, H, Sq, dim]; lse, delta contiguous [B, H, Sq]; dqAcc F32 contiguous
-//        [B, H, Sq, dim] accumulated with atomicAdd (zeroed by the prep kernel); gk, gv
-//        contiguous [B, H, Sk, dim] of T, fully written. block 64 threads,
+//        int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+//        int dqsb, int dqsh, int dqss, int dqsd,  // dqAcc strides for [B, H, Sq, dim]
+//        int gksb, int gksh, int gkss, int gksd,  // gk strides for [B, H, Sk, dim]
+//        int gvsb, int gvsh, int gvss, int gvsd,  // gv strides for [B, H, Sk, dim]
+//        int gosb, int gosh, int goss, int gosd)  // gOut strides for [B, H, Sq, dim]
+//        gOut [B, H, Sq, dim] through its strides; lse, delta contiguous [B, H, Sq]; dqAcc F32 [B, H, Sq, dim]
+//        accumulated with atomicAdd (zeroed by the prep kernel); gk, gv [B, H, Sk, dim] of T, fully
+//        written. All three are addressed through their strides, so the gradients of a packed
+//        self-attention land straight in the packed [N, S, 3E] gradient (views with strides
+//        {S*3E, D, 3E, 1}; no copy kernels). block 64 threads,
 //        grid (B*H, ceil(Sk/16), 1). Static smem. (SIMT: F32 math; for bf16 the cross-check path.)
 //      clipvil_attn_bwd_bf16tc_d{D}: the same parameters, T = bf16, tensor cores (mma.sync m16n8k16,
 //        F32 accumulate). block 128 threads, grid (B*H, ceil(Sk/64), 1). D = 32, 64: static smem;
@@ -58,9 +70,10 @@
 //        47360 (d96), 96000 (d128); above 48 KB (d128) the function's
 //        CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES must be raised to that before its first
 //        launch (see the kernel's comment block for the tiling and why).
-//   3. only for bf16: clipvil_attn_f32_to_bf16(const float* src, bf16* dst, long long n)
-//        gq = bf16(dqAcc). block 256, grid (ceil(n/256) capped at 65535*4 is fine: grid-stride loop).
-//        For f32, pass gq itself as dqAcc and skip this step.
+//   3. only for bf16: gq = bf16(dqAcc) (dqAcc a contiguous F32 buffer here): the backend's strided cast
+//        copy (cast.cu), which writes a strided gq view directly; clipvil_attn_f32_to_bf16(const float*
+//        src, bf16* dst, long long n) does it for a contiguous gq (block 256, grid-stride loop).
+//        For f32, pass gq itself (its view and strides) as dqAcc and skip this step.
 //
 // Mixed precision (BF16 autocast: BF16 q/k/v on the tensor cores, F32 activations and gradients
 // around them; no cast kernels before or after):
@@ -69,12 +82,15 @@
 //            rounded through BF16); lse F32 as always.
 //   backward 1. clipvil_attn_bwd_prep_f32bf16(const float* gOut, const float* out, float* delta,
 //               float* dqAcc, bf16* gLow, int rows, int dim, int H, int Sq, int gsb, int gsh, int gss,
-//               int gsd): gLow = bf16(gOut) (round to nearest even) contiguous [rows, dim],
-//               delta[row] = sum_d bf16(gOut) * out (out F32, contiguous), dqAcc = 0. gOut is read
+//               int gsd, int dqsb, int dqsh, int dqss, int dqsd, int osb, int osh, int oss, int osd):
+//               gLow = bf16(gOut) (round to nearest even) contiguous [rows, dim],
+//               delta[row] = sum_d bf16(gOut) * out (out F32, through its strides os*), dqAcc = 0
+//               (through its strides dqs*, as in the prep above). gOut is read
 //               through its [B, H, Sq, dim] strides (gs*), so a permuted gradient needs no dense copy.
 //               Same launch as the prep.
 //            2. clipvil_attn_bwd_bf16tcf32_d{D} (tensor cores) / clipvil_attn_bwd_bf16f32_d{D} (SIMT):
-//               the BF16 backward parameters with gOut = gLow and float* gk, float* gv; dqAcc is gq.
+//               the BF16 backward parameters with gOut = gLow (contiguous strides) and float* gk,
+//               float* gv; dqAcc is gq.
 //            Why gOut is rounded once by the pre-kernel (not converted while loading the tiles):
 //            every key-block CTA of a head re-reads all of gOut, so the BF16 copy halves those reads
 //            whenever Sk > 64 and costs the same bytes at Sk <= 64 (the pre-kernel reads the F32 gOut
@@ -133,7 +149,8 @@ __device__ __forceinline__ void attn_fwd_simt(
     const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, const void* __restrict__ mask,
     TO* __restrict__ out, float* __restrict__ lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     __shared__ float sQ[FS_BM][D + 1];   // +1: odd row stride, rows of a warp hit distinct banks
     __shared__ float sKV[FS_BN][D + 1];
     __shared__ float sP[FS_BM][FS_BN + 1];
@@ -221,12 +238,13 @@ __device__ __forceinline__ void attn_fwd_simt(
 
     if (i < Sq) {
         const i64 row = (i64)bh * Sq + i;
+        TO* outRow = out + (i64)b * osb + (i64)h * osh + (i64)i * oss;  // the output through its strides
         const bool empty = !(lRun > 0.f);
         const float inv = empty ? 0.f : 1.f / lRun;
 #pragma unroll
         for (int x = 0; x < D / 4; x++) {
             const int d = quad + 4 * x;
-            if (d < dim) out[row * dim + d] = from_f32<TO>(acc[x] * inv);
+            if (d < dim) outRow[(i64)d * osd] = from_f32<TO>(acc[x] * inv);
         }
         if (quad == 0) lse[row] = empty ? CLIPVIL_INF : mRun + logf(lRun);
     }
@@ -271,7 +289,8 @@ __device__ __forceinline__ void attn_fwd_tc(
     const void* __restrict__ mask, TO* __restrict__ out, float* __restrict__ lse,
     int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     // +8 halves of padding: row strides of 20/36/44/52/68 words put the 8 rows g of a fragment
     // load in distinct bank groups (conflict-free 32-bit fragment reads). Rows stay 16-byte aligned.
     __shared__ __align__(16) bf16_t sK[TC_BN][D + 8];
@@ -436,6 +455,7 @@ __device__ __forceinline__ void attn_fwd_tc(
         const int i = hi ? iHi : iLo;
         if (i >= Sq) continue;
         const i64 row = (i64)bh * Sq + i;
+        TO* outRow = out + (i64)b * osb + (i64)h * osh + (i64)i * oss;  // the output through its strides
         const bool empty = !(lRun[hi] > 0.f);
         const float inv = empty ? 0.f : 1.f / lRun[hi];
 #pragma unroll
@@ -443,7 +463,7 @@ __device__ __forceinline__ void attn_fwd_tc(
 #pragma unroll
             for (int e = 0; e < 2; e++) {
                 const int d = x * 8 + 2 * t + e;
-                if (d < dim) out[row * dim + d] = from_f32<TO>(o[x][2 * hi + e] * inv);
+                if (d < dim) outRow[(i64)d * osd] = from_f32<TO>(o[x][2 * hi + e] * inv);
             }
         }
         if (t == 0) lse[row] = empty ? CLIPVIL_INF : mRun[hi] + logf(lRun[hi]);
@@ -454,16 +474,24 @@ __device__ __forceinline__ void attn_fwd_tc(
 // Backward pre-kernel: delta[row] = sum_d gOut[row][d] * out[row][d]; zero dqAcc[row][:].
 // One warp per row, 4 rows per 128-thread block.
 // =============================================================================================
+// dqAcc is zeroed through its strides (dqsb, dqsh, dqss, dqsd for [B, H, Sq, dim]): for F32 gradients it
+// is gq itself, which may be a view into a packed [N, S, 3E] gradient.
 template <typename T>
 __device__ __forceinline__ void attn_bwd_prep(const T* __restrict__ gOut, const T* __restrict__ out,
-                                              float* __restrict__ delta, float* __restrict__ dqAcc, int rows, int dim) {
+                                              float* __restrict__ delta, float* __restrict__ dqAcc, int rows, int dim,
+                                              int H, int Sq, int dqsb, int dqsh, int dqss, int dqsd,
+                                              int gsb, int gsh, int gss, int gsd, int osb, int osh, int oss, int osd) {
     const int lane = threadIdx.x & 31;
     const i64 row = (i64)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (row >= rows) return;
+    const i64 bh = row / Sq, b = bh / H, h = bh % H, i = row % Sq;
+    float* dqRow = dqAcc + b * dqsb + h * dqsh + i * dqss;
+    const T* gRow = gOut + b * gsb + h * gsh + i * gss;
+    const T* oRow = out + b * osb + h * osh + i * oss;
     float sum = 0.f;
     for (int d = lane; d < dim; d += 32) {
-        sum += to_f32(gOut[row * dim + d]) * to_f32(out[row * dim + d]);
-        dqAcc[row * dim + d] = 0.f;
+        sum += to_f32(gRow[(i64)d * gsd]) * to_f32(oRow[(i64)d * osd]);
+        dqRow[(i64)d * dqsd] = 0.f;
     }
 #pragma unroll
     for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
@@ -480,18 +508,21 @@ __device__ __forceinline__ void attn_bwd_prep(const T* __restrict__ gOut, const 
 __device__ __forceinline__ void attn_bwd_prep_mixed(const float* __restrict__ gOut, const float* __restrict__ out,
                                                     float* __restrict__ delta, float* __restrict__ dqAcc,
                                                     bf16_t* __restrict__ gLow, int rows, int dim, int H, int Sq,
-                                                    int gsb, int gsh, int gss, int gsd) {
+                                                    int gsb, int gsh, int gss, int gsd,
+                                                    int dqsb, int dqsh, int dqss, int dqsd, int osb, int osh, int oss, int osd) {
     const int lane = threadIdx.x & 31;
     const i64 row = (i64)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (row >= rows) return;
     const i64 bh = row / Sq;
     const float* gRow = gOut + (bh / H) * (i64)gsb + (bh % H) * (i64)gsh + (row % Sq) * (i64)gss;
+    float* dqRow = dqAcc + (bh / H) * (i64)dqsb + (bh % H) * (i64)dqsh + (row % Sq) * (i64)dqss;
+    const float* oRow = out + (bh / H) * (i64)osb + (bh % H) * (i64)osh + (row % Sq) * (i64)oss;
     float sum = 0.f;
     for (int d = lane; d < dim; d += 32) {
         const bf16_t gb = f32_to_bf16(gRow[(i64)d * gsd]);
         gLow[row * dim + d] = gb;
-        sum += bf16_to_f32(gb) * out[row * dim + d];
-        dqAcc[row * dim + d] = 0.f;
+        sum += bf16_to_f32(gb) * oRow[(i64)d * osd];
+        dqRow[(i64)d * dqsd] = 0.f;
     }
 #pragma unroll
     for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
@@ -517,7 +548,8 @@ __device__ __forceinline__ void attn_bwd_simt(
     float* __restrict__ dqAcc, TG* __restrict__ gk, TG* __restrict__ gv,
     int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     __shared__ float sK[BS_BK][D + 1];
     __shared__ float sV[BS_BK][D + 1];
     __shared__ float sQ[BS_BQ][D + 1];
@@ -535,10 +567,10 @@ __device__ __forceinline__ void attn_bwd_simt(
     const T* qh = q + (i64)b * qsb + (i64)h * qsh;
     const T* kh = k + (i64)b * ksb + (i64)h * ksh;
     const T* vh = v + (i64)b * vsb + (i64)h * vsh;
-    const T* gh = gOut + (i64)bh * Sq * dim;       // contiguous [Sq, dim] of this head
+    const T* gh = gOut + (i64)b * gosb + (i64)h * gosh;  // gOut through its strides
     const float* lh = lse + (i64)bh * Sq;
     const float* dh = delta + (i64)bh * Sq;
-    float* dqh = dqAcc + (i64)bh * Sq * dim;
+    float* dqh = dqAcc + (i64)b * dqsb + (i64)h * dqsh;  // gq through its strides
     const i64 mHead = (i64)b * msb + (i64)h * msh;
 
     for (int e = tid; e < BS_BK * D; e += blockDim.x) {
@@ -560,7 +592,7 @@ __device__ __forceinline__ void attn_bwd_simt(
             const int rr = e / D, d = e % D, ii = i0 + rr;
             const bool ok = ii < Sq && d < dim;
             sQ[rr][d] = ok ? to_f32(qh[(i64)ii * qss + (i64)d * qsd]) : 0.f;
-            sG[rr][d] = ok ? to_f32(gh[(i64)ii * dim + d]) : 0.f;
+            sG[rr][d] = ok ? to_f32(gh[(i64)ii * goss + (i64)d * gosd]) : 0.f;
         }
         if (tid < BS_BQ) {
             const int ii = i0 + tid;
@@ -615,19 +647,20 @@ __device__ __forceinline__ void attn_bwd_simt(
                 float a = 0.f;
 #pragma unroll
                 for (int c = 0; c < BS_BK; c++) a = fmaf(sDS[c][kc], sK[c][d], a);
-                if (d < dim && a != 0.f) atomicAdd(&dqh[(i64)iq * dim + d], a * scale);
+                if (d < dim && a != 0.f) atomicAdd(&dqh[(i64)iq * dqss + (i64)d * dqsd], a * scale);
             }
         }
     }
 
-    if (j < Sk) {
-        const i64 row = (i64)bh * Sk + j;
+    if (j < Sk) {  // gk, gv rows through their strides
+        TG* gkr = gk + (i64)b * gksb + (i64)h * gksh + (i64)j * gkss;
+        TG* gvr = gv + (i64)b * gvsb + (i64)h * gvsh + (i64)j * gvss;
 #pragma unroll
         for (int x = 0; x < D / 4; x++) {
             const int d = quad + 4 * x;
             if (d < dim) {
-                gk[row * dim + d] = from_f32<TG>(accK[x] * scale);
-                gv[row * dim + d] = from_f32<TG>(accV[x]);
+                gkr[(i64)d * gksd] = from_f32<TG>(accK[x] * scale);
+                gvr[(i64)d * gvsd] = from_f32<TG>(accV[x]);
             }
         }
     }
@@ -691,7 +724,8 @@ __device__ __forceinline__ void attn_bwd_tc_body(
     float* __restrict__ dqAcc, TG* __restrict__ gk, TG* __restrict__ gv,
     int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale, unsigned char* smem) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd, unsigned char* smem) {
     static_assert(D % 16 == 0 && D <= 128, "head dim instantiations are multiples of 16, at most 128");
     // Carve the tiles (every row is a multiple of 16 bytes, so each tile stays 16-byte aligned).
     // +8 halves of padding per row: conflict-free 32-bit fragment reads (see the forward kernel).
@@ -719,10 +753,10 @@ __device__ __forceinline__ void attn_bwd_tc_body(
     const bf16_t* qh = q + (i64)b * qsb + (i64)h * qsh;
     const bf16_t* kh = k + (i64)b * ksb + (i64)h * ksh;
     const bf16_t* vh = v + (i64)b * vsb + (i64)h * vsh;
-    const bf16_t* gh = gOut + (i64)bh * Sq * dim;  // contiguous [Sq, dim]
+    const bf16_t* gh = gOut + (i64)b * gosb + (i64)h * gosh;  // gOut through its strides
     const float* lh = lse + (i64)bh * Sq;
     const float* dh = delta + (i64)bh * Sq;
-    float* dqh = dqAcc + (i64)bh * Sq * dim;
+    float* dqh = dqAcc + (i64)b * dqsb + (i64)h * dqsh;  // gq through its strides
     const i64 mHead = (i64)b * msb + (i64)h * msh;
 
     // K and V rows of the warp's 16 keys as A fragments (registers; with KV_SMEM read from sK / sV
@@ -764,7 +798,7 @@ __device__ __forceinline__ void attn_bwd_tc_body(
         for (int e = tid; e < TB_BQ * D; e += blockDim.x) {
             const int rr = e / D, d = e % D, ii = i0 + rr;
             const bf16_t qv = (bf16_t)ld_bf16_bits(qh, ii, Sq, d, dim, qss, qsd);
-            const bf16_t gv_ = (bf16_t)ld_bf16_bits(gh, ii, Sq, d, dim, dim, 1);
+            const bf16_t gv_ = (bf16_t)ld_bf16_bits(gh, ii, Sq, d, dim, goss, gosd);
             sQ[rr][d] = qv;
             sQt[d][rr] = qv;
             sG[rr][d] = gv_;
@@ -891,7 +925,7 @@ __device__ __forceinline__ void attn_bwd_tc_body(
                 for (int e = 0; e < 4; e++) {
                     const int ii = i0 + mt * 16 + g + (e >> 1) * 8;
                     const int d = (half * (D / 16) + x) * 8 + 2 * t + (e & 1);
-                    if (ii < Sq && d < dim && dq[x][e] != 0.f) atomicAdd(&dqh[(i64)ii * dim + d], dq[x][e] * scale);
+                    if (ii < Sq && d < dim && dq[x][e] != 0.f) atomicAdd(&dqh[(i64)ii * dqss + (i64)d * dqsd], dq[x][e] * scale);
                 }
             }
         }
@@ -904,10 +938,9 @@ __device__ __forceinline__ void attn_bwd_tc_body(
         for (int e = 0; e < 4; e++) {
             const int j = (e >> 1) ? jHi : jLo;
             const int d = x * 8 + 2 * t + (e & 1);
-            if (j < Sk && d < dim) {
-                const i64 o = ((i64)bh * Sk + j) * dim + d;
-                gk[o] = from_f32<TG>(accK[x][e] * scale);
-                gv[o] = from_f32<TG>(accV[x][e]);
+            if (j < Sk && d < dim) {  // through the gradients' strides
+                gk[(i64)b * gksb + (i64)h * gksh + (i64)j * gkss + (i64)d * gksd] = from_f32<TG>(accK[x][e] * scale);
+                gv[(i64)b * gvsb + (i64)h * gvsh + (i64)j * gvss + (i64)d * gvsd] = from_f32<TG>(accV[x][e]);
             }
         }
     }
@@ -921,11 +954,13 @@ __device__ __forceinline__ void attn_bwd_tc(
     float* __restrict__ dqAcc, TG* __restrict__ gk, TG* __restrict__ gv,
     int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     static_assert(D <= 64 && TB_SMEM_BYTES(D, false) <= 48 * 1024, "static tiles: D <= 64 (use attn_bwd_tc_dyn above)");
     __shared__ __align__(16) unsigned char smem[TB_SMEM_BYTES(D, false)];
     attn_bwd_tc_body<D, false, TG>(q, k, v, gOut, lse, delta, mask, dqAcc, gk, gv, B, H, Sq, Sk, dim, qsb, qsh, qss, qsd,
-                               ksb, ksh, kss, ksd, vsb, vsh, vss, vsd, maskKind, msb, msh, msq, msk, causal, scale, smem);
+                               ksb, ksh, kss, ksd, vsb, vsh, vss, vsd, maskKind, msb, msh, msq, msk, causal, scale,
+        dqsb, dqsh, dqss, dqsd, gksb, gksh, gkss, gksd, gvsb, gvsh, gvss, gvsd, gosb, gosh, goss, gosd, smem);
 }
 
 // D = 80, 96, 128: the tiles in dynamic shared memory; launch with TB_SMEM_BYTES(D, TB_KV_SMEM(D)) bytes.
@@ -936,10 +971,12 @@ __device__ __forceinline__ void attn_bwd_tc_dyn(
     float* __restrict__ dqAcc, TG* __restrict__ gk, TG* __restrict__ gv,
     int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     CLIPVIL_DYNAMIC_SMEM(smem);
     attn_bwd_tc_body<D, TB_KV_SMEM(D), TG>(q, k, v, gOut, lse, delta, mask, dqAcc, gk, gv, B, H, Sq, Sk, dim, qsb, qsh, qss, qsd,
-                                       ksb, ksh, kss, ksd, vsb, vsh, vss, vsd, maskKind, msb, msh, msq, msk, causal, scale, smem);
+                                       ksb, ksh, kss, ksd, vsb, vsh, vss, vsd, maskKind, msb, msh, msq, msk, causal, scale,
+        dqsb, dqsh, dqss, dqsd, gksb, gksh, gkss, gksd, gvsb, gvsh, gvss, gvsd, gosb, gosh, goss, gosd, smem);
 }
 
 // =============================================================================================
@@ -949,19 +986,23 @@ __device__ __forceinline__ void attn_bwd_tc_dyn(
 #define FWD_PARAMS_O(T, TO)                                                                                    \
     const T *q, const T *k, const T *v, const void *mask, TO *out, float *lse, int B, int H, int Sq, int Sk,   \
         int dim, int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh,    \
-        int vss, int vsd, int maskKind, int msb, int msh, int msq, int msk, int causal, float scale
+        int vss, int vsd, int maskKind, int msb, int msh, int msq, int msk, int causal, float scale, int osb,  \
+        int osh, int oss, int osd
 #define FWD_ARGS                                                                                               \
     q, k, v, mask, out, lse, B, H, Sq, Sk, dim, qsb, qsh, qss, qsd, ksb, ksh, kss, ksd, vsb, vsh, vss, vsd,   \
-        maskKind, msb, msh, msq, msk, causal, scale
+        maskKind, msb, msh, msq, msk, causal, scale, osb, osh, oss, osd
 #define BWD_PARAMS(T) BWD_PARAMS_O(T, T)
 #define BWD_PARAMS_O(T, TG)                                                                                    \
     const T *q, const T *k, const T *v, const T *gOut, const float *lse, const float *delta,                  \
         const void *mask, float *dqAcc, TG *gk, TG *gv, int B, int H, int Sq, int Sk, int dim, int qsb,         \
         int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,    \
-        int maskKind, int msb, int msh, int msq, int msk, int causal, float scale
+        int maskKind, int msb, int msh, int msq, int msk, int causal, float scale, int dqsb, int dqsh, int dqss,  \
+        int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb,   \
+        int gosh, int goss, int gosd
 #define BWD_ARGS                                                                                               \
     q, k, v, gOut, lse, delta, mask, dqAcc, gk, gv, B, H, Sq, Sk, dim, qsb, qsh, qss, qsd, ksb, ksh, kss,     \
-        ksd, vsb, vsh, vss, vsd, maskKind, msb, msh, msq, msk, causal, scale
+        ksd, vsb, vsh, vss, vsd, maskKind, msb, msh, msq, msk, causal, scale, dqsb, dqsh, dqss, dqsd, gksb,   \
+        gksh, gkss, gksd, gvsb, gvsh, gvss, gvsd, gosb, gosh, goss, gosd
 
 // One entry point per (kind, D), name and parameter list spelled out (no macros in the declaration):
 // KernelSymbolsTest and KernelSignature read them from this source (the Java side checks its packed
@@ -970,165 +1011,190 @@ __device__ __forceinline__ void attn_bwd_tc_dyn(
 extern "C" __global__ void clipvil_attn_fwd_f32_d32(
     const float* q, const float* k, const float* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_simt<float, 32>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_fwd_bf16simt_d32(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_simt<bf16_t, 32>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_fwd_bf16_d32(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_tc<32>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_f32_d32(
     const float* q, const float* k, const float* v, const float* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_simt<float, 32>(BWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16_d32(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_simt<bf16_t, 32>(BWD_ARGS);
 }
 
 extern "C" __global__ void clipvil_attn_fwd_f32_d64(
     const float* q, const float* k, const float* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_simt<float, 64>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_fwd_bf16simt_d64(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_simt<bf16_t, 64>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_fwd_bf16_d64(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_tc<64>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_f32_d64(
     const float* q, const float* k, const float* v, const float* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_simt<float, 64>(BWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16_d64(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_simt<bf16_t, 64>(BWD_ARGS);
 }
 
 extern "C" __global__ void clipvil_attn_fwd_f32_d80(
     const float* q, const float* k, const float* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_simt<float, 80>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_fwd_bf16simt_d80(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_simt<bf16_t, 80>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_fwd_bf16_d80(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_tc<80>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_f32_d80(
     const float* q, const float* k, const float* v, const float* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_simt<float, 80>(BWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16_d80(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_simt<bf16_t, 80>(BWD_ARGS);
 }
 
 extern "C" __global__ void clipvil_attn_fwd_f32_d96(
     const float* q, const float* k, const float* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_simt<float, 96>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_fwd_bf16simt_d96(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_simt<bf16_t, 96>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_fwd_bf16_d96(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_tc<96>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_f32_d96(
     const float* q, const float* k, const float* v, const float* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_simt<float, 96>(BWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16_d96(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_simt<bf16_t, 96>(BWD_ARGS);
 }
 
 extern "C" __global__ void clipvil_attn_fwd_f32_d128(
     const float* q, const float* k, const float* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_simt<float, 128>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_fwd_bf16simt_d128(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_simt<bf16_t, 128>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_fwd_bf16_d128(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, bf16_t* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_tc<128>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_f32_d128(
     const float* q, const float* k, const float* v, const float* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_simt<float, 128>(BWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16_d128(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_simt<bf16_t, 128>(BWD_ARGS);
 }
 
@@ -1137,14 +1203,16 @@ extern "C" __global__ void clipvil_attn_bwd_bf16tc_d32(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_tc<32>(BWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16tc_d64(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_tc<64>(BWD_ARGS);
 }
 
@@ -1154,30 +1222,37 @@ extern "C" __global__ void clipvil_attn_bwd_bf16tc_d80(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_tc_dyn<80>(BWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16tc_d96(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_tc_dyn<96>(BWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16tc_d128(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, bf16_t* gk, bf16_t* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_tc_dyn<128>(BWD_ARGS);
 }
 
-extern "C" __global__ void clipvil_attn_bwd_prep_f32(const float* gOut, const float* out, float* delta, float* dqAcc, int rows, int dim) {
-    attn_bwd_prep<float>(gOut, out, delta, dqAcc, rows, dim);
+extern "C" __global__ void clipvil_attn_bwd_prep_f32(const float* gOut, const float* out, float* delta, float* dqAcc, int rows, int dim,
+                                                     int H, int Sq, int dqsb, int dqsh, int dqss, int dqsd,
+                                                     int gsb, int gsh, int gss, int gsd, int osb, int osh, int oss, int osd) {
+    attn_bwd_prep<float>(gOut, out, delta, dqAcc, rows, dim, H, Sq, dqsb, dqsh, dqss, dqsd, gsb, gsh, gss, gsd, osb, osh, oss, osd);
 }
 
-extern "C" __global__ void clipvil_attn_bwd_prep_bf16(const bf16_t* gOut, const bf16_t* out, float* delta, float* dqAcc, int rows, int dim) {
-    attn_bwd_prep<bf16_t>(gOut, out, delta, dqAcc, rows, dim);
+extern "C" __global__ void clipvil_attn_bwd_prep_bf16(const bf16_t* gOut, const bf16_t* out, float* delta, float* dqAcc, int rows, int dim,
+                                                      int H, int Sq, int dqsb, int dqsh, int dqss, int dqsd,
+                                                      int gsb, int gsh, int gss, int gsd, int osb, int osh, int oss, int osd) {
+    attn_bwd_prep<bf16_t>(gOut, out, delta, dqAcc, rows, dim, H, Sq, dqsb, dqsh, dqss, dqsd, gsb, gsh, gss, gsd, osb, osh, oss, osd);
 }
 
 extern "C" __global__ void clipvil_attn_f32_to_bf16(const float* src, bf16_t* dst, long long n) {
@@ -1197,139 +1272,160 @@ extern "C" __global__ void clipvil_attn_f32_to_bf16(const float* src, bf16_t* ds
 extern "C" __global__ void clipvil_attn_fwd_bf16f32_d32(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_tc<32, float>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_fwd_bf16simtf32_d32(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_simt<bf16_t, 32, float>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16f32_d32(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_simt<bf16_t, 32, float>(BWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16tcf32_d32(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_tc<32, float>(BWD_ARGS);
 }
 
 extern "C" __global__ void clipvil_attn_fwd_bf16f32_d64(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_tc<64, float>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_fwd_bf16simtf32_d64(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_simt<bf16_t, 64, float>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16f32_d64(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_simt<bf16_t, 64, float>(BWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16tcf32_d64(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_tc<64, float>(BWD_ARGS);
 }
 
 extern "C" __global__ void clipvil_attn_fwd_bf16f32_d80(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_tc<80, float>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_fwd_bf16simtf32_d80(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_simt<bf16_t, 80, float>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16f32_d80(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_simt<bf16_t, 80, float>(BWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16tcf32_d80(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_tc_dyn<80, float>(BWD_ARGS);
 }
 
 extern "C" __global__ void clipvil_attn_fwd_bf16f32_d96(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_tc<96, float>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_fwd_bf16simtf32_d96(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_simt<bf16_t, 96, float>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16f32_d96(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_simt<bf16_t, 96, float>(BWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16tcf32_d96(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_tc_dyn<96, float>(BWD_ARGS);
 }
 
 extern "C" __global__ void clipvil_attn_fwd_bf16f32_d128(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_tc<128, float>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_fwd_bf16simtf32_d128(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const void* mask, float* out, float* lse, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int osb, int osh, int oss, int osd) {
     attn_fwd_simt<bf16_t, 128, float>(FWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16f32_d128(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_simt<bf16_t, 128, float>(BWD_ARGS);
 }
 extern "C" __global__ void clipvil_attn_bwd_bf16tcf32_d128(
     const bf16_t* q, const bf16_t* k, const bf16_t* v, const bf16_t* gOut, const float* lse, const float* delta,
     const void* mask, float* dqAcc, float* gk, float* gv, int B, int H, int Sq, int Sk, int dim,
     int qsb, int qsh, int qss, int qsd, int ksb, int ksh, int kss, int ksd, int vsb, int vsh, int vss, int vsd,
-    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale) {
+    int maskKind, int msb, int msh, int msq, int msk, int causal, float scale,
+    int dqsb, int dqsh, int dqss, int dqsd, int gksb, int gksh, int gkss, int gksd, int gvsb, int gvsh, int gvss, int gvsd, int gosb, int gosh, int goss, int gosd) {
     attn_bwd_tc_dyn<128, float>(BWD_ARGS);
 }
 
 extern "C" __global__ void clipvil_attn_bwd_prep_f32bf16(const float* gOut, const float* out, float* delta, float* dqAcc, bf16_t* gLow,
-                                                        int rows, int dim, int H, int Sq, int gsb, int gsh, int gss, int gsd) {
-    attn_bwd_prep_mixed(gOut, out, delta, dqAcc, gLow, rows, dim, H, Sq, gsb, gsh, gss, gsd);
+                                                        int rows, int dim, int H, int Sq, int gsb, int gsh, int gss, int gsd,
+                                                        int dqsb, int dqsh, int dqss, int dqsd, int osb, int osh, int oss, int osd) {
+    attn_bwd_prep_mixed(gOut, out, delta, dqAcc, gLow, rows, dim, H, Sq, gsb, gsh, gss, gsd, dqsb, dqsh, dqss, dqsd, osb, osh, oss, osd);
 }

@@ -18,17 +18,61 @@ template <int D> __global__ void k_bwd_mixed_tc(BWD_PARAMS_O(bf16_t, float)) { a
 template <int D> __global__ void k_bwd_mixed_tc_dyn(BWD_PARAMS_O(bf16_t, float)) { attn_bwd_tc_dyn<D, float>(BWD_ARGS); }
 template <int D> __global__ void k_bwd_mixed_simt(BWD_PARAMS_O(bf16_t, float)) { attn_bwd_simt<bf16_t, D, float>(BWD_ARGS); }
 __global__ void k_prep_mixed(const float* gOut, const float* out, float* delta, float* dqAcc, bf16_t* gLow, int rows, int dim, int H, int Sq,
-                             int gsb, int gsh, int gss, int gsd) {
-    attn_bwd_prep_mixed(gOut, out, delta, dqAcc, gLow, rows, dim, H, Sq, gsb, gsh, gss, gsd);
+                             int gsb, int gsh, int gss, int gsd, int dqsb, int dqsh, int dqss, int dqsd, int osb, int osh, int oss, int osd) {
+    attn_bwd_prep_mixed(gOut, out, delta, dqAcc, gLow, rows, dim, H, Sq, gsb, gsh, gss, gsd, dqsb, dqsh, dqss, dqsd, osb, osh, oss, osd);
 }
-template <typename T> __global__ void k_prep(const T* gOut, const T* out, float* delta, float* dqAcc, int rows, int dim) {
-    attn_bwd_prep<T>(gOut, out, delta, dqAcc, rows, dim);
+template <typename T> __global__ void k_prep(const T* gOut, const T* out, float* delta, float* dqAcc, int rows, int dim, int H, int Sq,
+                                             int dqsb, int dqsh, int dqss, int dqsd, int gsb, int gsh, int gss, int gsd,
+                                             int osb, int osh, int oss, int osd) {
+    attn_bwd_prep<T>(gOut, out, delta, dqAcc, rows, dim, H, Sq, dqsb, dqsh, dqss, dqsd, gsb, gsh, gss, gsd, osb, osh, oss, osd);
 }
+
+// Gradient destinations, in one buffer: separately (contiguous gq [B, H, Sq, D], then gk and gv
+// [B, H, Sk, D]) or packed (the q / k / v slots of one [B, S, 3 x H x D] tensor with strides
+// {S*3E, D, 3E, 1}, E = H x D; needs Sq == Sk), as a packed self-attention's backward writes them:
+// the kernels fill the slots through those strides.
+struct GradLayout {
+    bool packed;
+    int B, H, Sq, Sk, D;
+    int len(int which) const { return which == 0 ? Sq : Sk; }
+    size_t total() const { return (size_t)B * H * (Sq + 2 * Sk) * D; }
+    void strides(int which, int st[4], size_t& base) const {
+        if (packed) {
+            st[0] = Sq * 3 * H * D; st[1] = D; st[2] = 3 * H * D; st[3] = 1; base = (size_t)which * H * D;
+            return;
+        }
+        int S = len(which);
+        st[0] = H * S * D; st[1] = S * D; st[2] = D; st[3] = 1;
+        base = which == 0 ? 0 : (size_t)B * H * (Sq + (which - 1) * Sk) * D;
+    }
+    // the contiguous [B, H, S, D] values of slot `which` read out of buf (through the strides)
+    template <typename V> V gather(const V& buf, int which) const {
+        int st[4]; size_t base; strides(which, st, base);
+        int S = len(which);
+        V r((size_t)B * H * S * D);
+        for (int b = 0; b < B; b++) for (int h = 0; h < H; h++) for (int i = 0; i < S; i++) for (int e = 0; e < D; e++)
+            r[(((size_t)b * H + h) * S + i) * D + e] = buf[base + (size_t)b * st[0] + (size_t)h * st[1] + (size_t)i * st[2] + e];
+        return r;
+    }
+};
+
+// The gradient buffer starts as NaN and its three slots tile it exactly: every element must have been written.
+template <typename V> static void checkTiled(const char* what, const V& buf, bool isNan(typename V::value_type)) {
+    for (size_t x = 0; x < buf.size(); x++)
+        if (isNan(buf[x])) {
+            std::printf("FAIL %s: gradient element %zu never written\n", what, x);
+            emu_failures++;
+            return;
+        }
+}
+static bool nanF(float x) { return x != x; }
+static bool nanB(unsigned short x) { return (x & 0x7f80) == 0x7f80 && (x & 0x7f); }
 
 struct Case {
     int B, H, Sq, Sk, dim;
     int maskKind;  // 0 none, 1 f32 additive (broadcast over B, H), 2 bool padding [B,1,1,Sk], 4 bool with an empty row [1,1,Sq,Sk]
     bool causal, permutedQ;
+    bool packedGrads = false;  // gradients written into one packed [B, S, 3E] buffer (needs Sq == Sk)
 };
 
 struct Data {
@@ -151,57 +195,83 @@ static void runCase(const Case& c) {
         reference(c, d, scale, rout, rlse, rgq, rgk, rgv);
         size_t nq = (size_t)c.B * c.H * c.Sq * c.dim, nk = (size_t)c.B * c.H * c.Sk * c.dim, rows = (size_t)c.B * c.H * c.Sq;
         const void* mask = d.kind == 1 ? (const void*)d.maskF.data() : d.kind == 2 ? (const void*)d.maskB.data() : nullptr;
-        vec<float> lse = nanv(rows), delta = nanv(rows), dq = nanv(nq);
+        vec<float> lse = nanv(rows), delta = nanv(rows);
         vec<float> out32, gq32, gk32, gv32;
+        // gradient destinations and their strides (dq: the F32 atomic buffer; gq itself for F32 / mixed)
+        GradLayout gl{c.packedGrads, c.B, c.H, c.Sq, c.Sk, c.dim};
+        GradLayout ql{false, c.B, c.H, c.Sq, c.Sk, c.dim};  // a BF16 run's dq is a contiguous F32 buffer
+        int sq_[4], sk_[4], sv_[4];
+        size_t oq, ok, ov;
+        gl.strides(0, sq_, oq); gl.strides(1, sk_, ok); gl.strides(2, sv_, ov);
+        const bool wideGrads = !bf16 || mixed;
+        int dqs[4];
+        size_t odq;
+        if (wideGrads) { for (int x = 0; x < 4; x++) dqs[x] = sq_[x]; odq = oq; } else ql.strides(0, dqs, odq);
+        vec<float> packF = nanv(gl.total());
+        vec<float> dq = wideGrads ? vec<float>() : nanv(nq);
+        float* dqp = wideGrads ? packF.data() + oq : dq.data();
         const char* vn = variant == 0 ? "f32" : variant == 1 ? (DT <= 64 ? "bf16-tc(bwd tc)" : "bf16-tc(bwd tc dyn)") : variant == 2 ? "bf16-simt"
                        : variant == 3 ? (DT <= 64 ? "mixed-tc(bwd tc)" : "mixed-tc(bwd tc dyn)") : "mixed-simt";
         // the kernels' stride and mask arguments, in their order
 #define STRIDES d.qs[0], d.qs[1], d.qs[2], d.qs[3], d.ks[0], d.ks[1], d.ks[2], d.ks[3], d.vs[0], d.vs[1], d.vs[2], d.vs[3], \
                 d.kind, d.ms[0], d.ms[1], d.ms[2], d.ms[3], (int)c.causal, (float)scale
+#define GSTRIDES dqs[0], dqs[1], dqs[2], dqs[3], sk_[0], sk_[1], sk_[2], sk_[3], sv_[0], sv_[1], sv_[2], sv_[3]
+        // the output and its gradient: contiguous [B, H, Sq, D], or (permuted q, packed) merged [B, Sq, H, D]
+        // storage read and written through [B, H, Sq, D] strides, as a head-merged attention output is
+        const bool merged = c.permutedQ || c.packedGrads;
+        int os[4] = {c.H * c.Sq * c.dim, c.Sq * c.dim, c.dim, 1};
+        if (merged) { os[0] = c.Sq * c.H * c.dim; os[1] = c.dim; os[2] = c.H * c.dim; }
+        const int cs[4] = {c.H * c.Sq * c.dim, c.Sq * c.dim, c.dim, 1};  // contiguous (the mixed backward's gLow)
+        auto toLayout = [&](const vec<float>& contig) {
+            vec<float> r(contig.size(), NAN);
+            for (int b = 0; b < c.B; b++) for (int h = 0; h < c.H; h++) for (int i = 0; i < c.Sq; i++) for (int e = 0; e < c.dim; e++)
+                r[(size_t)b * os[0] + (size_t)h * os[1] + (size_t)i * os[2] + e] = contig[(((size_t)b * c.H + h) * c.Sq + i) * c.dim + e];
+            return r;
+        };
+        auto fromLayout = [&](const vec<float>& laid) {
+            vec<float> r(laid.size());
+            for (int b = 0; b < c.B; b++) for (int h = 0; h < c.H; h++) for (int i = 0; i < c.Sq; i++) for (int e = 0; e < c.dim; e++)
+                r[(((size_t)b * c.H + h) * c.Sq + i) * c.dim + e] = laid[(size_t)b * os[0] + (size_t)h * os[1] + (size_t)i * os[2] + e];
+            return r;
+        };
+        const vec<float> goM = toLayout(d.go);
+#define OSTRIDES os[0], os[1], os[2], os[3]
         const unsigned bh = (unsigned)(c.B * c.H);
         if (!bf16) {
-            vec<float> out = nanv(nq), gk = nanv(nk), gv = nanv(nk);
+            vec<float> out = nanv(nq);
+            float *gk = packF.data() + ok, *gv = packF.data() + ov;
             LAUNCH(k_fwd_f32<DT>, dim3(bh, (c.Sq + 31) / 32, 1), dim3(128, 1, 1), d.q.data(), d.k.data(), d.v.data(), mask, out.data(),
-                   lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
-            LAUNCH(k_prep<float>, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), d.go.data(), out.data(), delta.data(), dq.data(),
-                   (int)rows, c.dim);
-            LAUNCH(k_bwd_f32<DT>, dim3(bh, (c.Sk + 15) / 16, 1), dim3(64, 1, 1), d.q.data(), d.k.data(), d.v.data(), d.go.data(), lse.data(),
-                   delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
-            out32 = out; gq32 = dq; gk32 = gk; gv32 = gv;
+                   lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, OSTRIDES);
+            LAUNCH(k_prep<float>, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), goM.data(), out.data(), delta.data(), dqp,
+                   (int)rows, c.dim, c.H, c.Sq, dqs[0], dqs[1], dqs[2], dqs[3], OSTRIDES, OSTRIDES);
+            LAUNCH(k_bwd_f32<DT>, dim3(bh, (c.Sk + 15) / 16, 1), dim3(64, 1, 1), d.q.data(), d.k.data(), d.v.data(), goM.data(), lse.data(),
+                   delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES, OSTRIDES);
+            out32 = fromLayout(out);
         } else if (mixed) {  // F32 results straight from the kernels; gq is the F32 atomic buffer itself
             auto q = emu_bits(d.q), k = emu_bits(d.k), v = emu_bits(d.v);
-            vec<float> out = nanv(nq), gk = nanv(nk), gv = nanv(nk);
+            vec<float> out = nanv(nq);
+            float *gk = packF.data() + ok, *gv = packF.data() + ov;
             auto gLow = nanb(nq);
             if (variant == 3)
                 LAUNCH(k_fwd_mixed_tc<DT>, dim3(bh, (c.Sq + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), mask, out.data(),
-                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, OSTRIDES);
             else
                 LAUNCH(k_fwd_mixed_simt<DT>, dim3(bh, (c.Sq + 31) / 32, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), mask, out.data(),
-                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
-            // gOut read through strides: with permutedQ it is stored [B, Sq, H, D] (as a permuted output's gradient arrives)
-            vec<float> goS(d.go.begin(), d.go.end());
-            int gs[4] = {c.H * c.Sq * c.dim, c.Sq * c.dim, c.dim, 1};
-            if (c.permutedQ) {
-                gs[0] = c.Sq * c.H * c.dim; gs[1] = c.dim; gs[2] = c.H * c.dim;
-                for (int b = 0; b < c.B; b++)
-                    for (int h = 0; h < c.H; h++)
-                        for (int i = 0; i < c.Sq; i++)
-                            for (int e = 0; e < c.dim; e++)
-                                goS[(size_t)b * gs[0] + (size_t)h * gs[1] + (size_t)i * gs[2] + e] = d.go[(((size_t)b * c.H + h) * c.Sq + i) * c.dim + e];
-            }
-            LAUNCH(k_prep_mixed, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), goS.data(), out.data(), delta.data(), dq.data(),
-                   gLow.data(), (int)rows, c.dim, c.H, c.Sq, gs[0], gs[1], gs[2], gs[3]);
+                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, OSTRIDES);
+            // gOut and out read through strides (merged [B, Sq, H, D] storage in the permuted / packed cases)
+            LAUNCH(k_prep_mixed, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), goM.data(), out.data(), delta.data(), dqp,
+                   gLow.data(), (int)rows, c.dim, c.H, c.Sq, OSTRIDES, dqs[0], dqs[1], dqs[2], dqs[3], OSTRIDES);
             if (variant == 3) {
                 if constexpr (DT <= 64)
                     LAUNCH(k_bwd_mixed_tc<DT>, dim3(bh, (c.Sk + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), gLow.data(),
-                           lse.data(), delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+                           lse.data(), delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES, cs[0], cs[1], cs[2], cs[3]);
                 else
                     LAUNCH_SMEM(k_bwd_mixed_tc_dyn<DT>, dim3(bh, (c.Sk + 63) / 64, 1), dim3(128, 1, 1), TB_SMEM_BYTES(DT, TB_KV_SMEM(DT)),
-                                q.data(), k.data(), v.data(), gLow.data(), lse.data(), delta.data(), mask, dq.data(), gk.data(), gv.data(),
-                                c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+                                q.data(), k.data(), v.data(), gLow.data(), lse.data(), delta.data(), mask, dqp, gk, gv,
+                                c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES, cs[0], cs[1], cs[2], cs[3]);
             } else
                 LAUNCH(k_bwd_mixed_simt<DT>, dim3(bh, (c.Sk + 15) / 16, 1), dim3(64, 1, 1), q.data(), k.data(), v.data(), gLow.data(),
-                       lse.data(), delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+                       lse.data(), delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES, cs[0], cs[1], cs[2], cs[3]);
             // the pre-kernel's copy is gOut rounded to nearest even
             for (size_t x = 0; x < nq; x++)
                 if (gLow[x] != emu_to_bf16(d.go[x])) {
@@ -209,37 +279,54 @@ static void runCase(const Case& c) {
                     emu_failures++;
                     break;
                 }
-            out32 = out; gq32 = dq; gk32 = gk; gv32 = gv;
+            out32 = fromLayout(out);
         } else {
-            auto q = emu_bits(d.q), k = emu_bits(d.k), v = emu_bits(d.v), go = emu_bits(d.go);
-            auto out = nanb(nq), gk = nanb(nk), gv = nanb(nk), gq = nanb(nq);
+            auto q = emu_bits(d.q), k = emu_bits(d.k), v = emu_bits(d.v), go = emu_bits(goM);
+            auto out = nanb(nq), packB = nanb(gl.total());
+            bf16_t *gk = packB.data() + ok, *gv = packB.data() + ov;
             if (variant == 1)
                 LAUNCH(k_fwd_bf16tc<DT>, dim3(bh, (c.Sq + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), mask, out.data(),
-                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, OSTRIDES);
             else
                 LAUNCH(k_fwd_bf16simt<DT>, dim3(bh, (c.Sq + 31) / 32, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), mask, out.data(),
-                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
-            LAUNCH(k_prep<bf16_t>, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), go.data(), out.data(), delta.data(), dq.data(),
-                   (int)rows, c.dim);
+                       lse.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, OSTRIDES);
+            LAUNCH(k_prep<bf16_t>, dim3((unsigned)((rows + 3) / 4), 1, 1), dim3(128, 1, 1), go.data(), out.data(), delta.data(), dqp,
+                   (int)rows, c.dim, c.H, c.Sq, dqs[0], dqs[1], dqs[2], dqs[3], OSTRIDES, OSTRIDES);
             if (variant == 1) {  // the tensor-core backward: static shared memory up to D = 64, dynamic above
                 if constexpr (DT <= 64)
                     LAUNCH(k_bwd_bf16tc<DT>, dim3(bh, (c.Sk + 63) / 64, 1), dim3(128, 1, 1), q.data(), k.data(), v.data(), go.data(), lse.data(),
-                           delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
+                           delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES, OSTRIDES);
                 else
                     LAUNCH_SMEM(k_bwd_bf16tc_dyn<DT>, dim3(bh, (c.Sk + 63) / 64, 1), dim3(128, 1, 1), TB_SMEM_BYTES(DT, TB_KV_SMEM(DT)), q.data(),
-                                k.data(), v.data(), go.data(), lse.data(), delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq,
-                                c.Sk, c.dim, STRIDES);
+                                k.data(), v.data(), go.data(), lse.data(), delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq,
+                                c.Sk, c.dim, STRIDES, GSTRIDES, OSTRIDES);
             } else
                 LAUNCH(k_bwd_bf16simt<DT>, dim3(bh, (c.Sk + 15) / 16, 1), dim3(64, 1, 1), q.data(), k.data(), v.data(), go.data(), lse.data(),
-                       delta.data(), mask, dq.data(), gk.data(), gv.data(), c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES);
-            LAUNCH(clipvil_attn_f32_to_bf16, dim3(4, 1, 1), dim3(256, 1, 1), dq.data(), gq.data(), (long long)nq);
-            out32 = emu_floats(out); gq32 = emu_floats(gq); gk32 = emu_floats(gk); gv32 = emu_floats(gv);
+                       delta.data(), mask, dqp, gk, gv, c.B, c.H, c.Sq, c.Sk, c.dim, STRIDES, GSTRIDES, OSTRIDES);
+            // gq = bf16(dq): contiguous through the kernel; into a packed slot (the backend's strided cast copy) on the host
+            if (!c.packedGrads) {
+                LAUNCH(clipvil_attn_f32_to_bf16, dim3(4, 1, 1), dim3(256, 1, 1), dq.data(), packB.data() + oq, (long long)nq);
+            } else {
+                vec<unsigned short> gqC = nanb(nq);
+                LAUNCH(clipvil_attn_f32_to_bf16, dim3(4, 1, 1), dim3(256, 1, 1), dq.data(), gqC.data(), (long long)nq);
+                for (int b = 0; b < c.B; b++) for (int h = 0; h < c.H; h++) for (int i = 0; i < c.Sq; i++) for (int e = 0; e < c.dim; e++)
+                    packB[oq + (size_t)b * sq_[0] + (size_t)h * sq_[1] + (size_t)i * sq_[2] + e] = gqC[(((size_t)b * c.H + h) * c.Sq + i) * c.dim + e];
+            }
+            out32 = fromLayout(emu_floats(out));
+            gq32 = emu_floats(gl.gather(packB, 0)); gk32 = emu_floats(gl.gather(packB, 1)); gv32 = emu_floats(gl.gather(packB, 2));
+            checkTiled(vn, packB, nanB);
+        }
+        if (wideGrads) {
+            gq32 = gl.gather(packF, 0); gk32 = gl.gather(packF, 1); gv32 = gl.gather(packF, 2);
+            checkTiled(vn, packF, nanF);
         }
 #undef STRIDES
+#undef GSTRIDES
+#undef OSTRIDES
         double tol = bf16 ? 2e-2 : 1e-5;
         auto label = [&](const char* t) {
-            std::snprintf(name, sizeof name, "%s %s B%d H%d Sq%d Sk%d dim%d(D%d) mask%d causal%d perm%d", vn, t, c.B, c.H, c.Sq, c.Sk, c.dim,
-                          DT, c.maskKind, c.causal, c.permutedQ);
+            std::snprintf(name, sizeof name, "%s %s B%d H%d Sq%d Sk%d dim%d(D%d) mask%d causal%d perm%d%s", vn, t, c.B, c.H, c.Sq, c.Sk, c.dim,
+                          DT, c.maskKind, c.causal, c.permutedQ, c.packedGrads ? " packed-grads" : "");
             return name;
         };
         emu_check(label("out"), out32, rout, tol);
@@ -266,6 +353,12 @@ int main() {
     runCase<96>({1, 1, 197, 40, 88, 2, false, false});
     runCase<128>({1, 1, 77, 77, 128, 1, true, false});
     runCase<128>({1, 1, 50, 131, 120, 4, false, true});
+    // gradients written through strides into one packed [B, S, 3E] buffer (the packed self-attention's
+    // backward): every mode, SIMT and tensor cores, static and dynamic shared memory, dim < D, masks, causal
+    runCase<64>({2, 2, 77, 77, 64, 2, true, true, true});
+    runCase<32>({1, 3, 50, 50, 32, 1, false, false, true});
+    runCase<128>({1, 2, 70, 70, 120, 4, true, true, true});
+    runCase<96>({2, 1, 50, 50, 96, 0, false, false, true});
     std::printf(emu_failures ? "%d FAILED\n" : "all passed\n", emu_failures);
     return emu_failures ? 1 : 0;
 }

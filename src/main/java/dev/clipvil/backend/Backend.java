@@ -263,6 +263,46 @@ public interface Backend {
         return r;
     }
 
+    /**
+     * {@link #attention} writing its output into {@code out} ([B, H, Sq, Dv] in q's dtype, or the wide
+     * type of the mixed call), which may be a strided view: e.g. the [N, H, S, D] view (strides
+     * {S*E, D, E, 1}) of an [N, S, E] tensor, so the heads come out already merged. Returns the lse.
+     * The default runs the call above and copies the output in; a backend whose kernels store through
+     * strides overrides it.
+     */
+    default Tensor attentionInto(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale, Tensor out) {
+        AttentionResult r = out.dtype() == q.dtype() ? attention(q, k, v, mask, causal, scale) : attention(q, k, v, mask, causal, scale, out.dtype());
+        try {
+            copy(r.out(), out);
+        } catch (RuntimeException | Error e) {
+            r.lse().close();
+            throw e;
+        } finally {
+            r.out().close();
+        }
+        return r.lse();
+    }
+
+    /**
+     * {@link #attentionBackward} writing gq, gk, gv into the given tensors (in their dtype, which the
+     * three share: q's dtype, or the wide type of the mixed call above), which may be strided views:
+     * e.g. the q, k and v slots of one packed [N, S, 3E] gradient ([N, H, S, D] views with strides
+     * {S*3E, D, 3E, 1}). The default runs the call above and copies the results in; a backend whose
+     * kernels store through strides overrides it and writes them in place.
+     */
+    default void attentionBackwardInto(Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                                       Tensor mask, boolean causal, double scale, Tensor gq, Tensor gk, Tensor gv) {
+        Tensor[] r = gq.dtype() == q.dtype() ? attentionBackward(gOut, q, k, v, out, lse, mask, causal, scale)
+                : attentionBackward(gOut, q, k, v, out, lse, mask, causal, scale, gq.dtype());
+        try {
+            copy(r[0], gq);
+            copy(r[1], gk);
+            copy(r[2], gv);
+        } finally {
+            for (Tensor t : r) t.close();
+        }
+    }
+
     // ---- losses ---------------------------------------------------------------------------
 
     /**

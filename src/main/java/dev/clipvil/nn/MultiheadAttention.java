@@ -60,15 +60,16 @@ public class MultiheadAttention extends Module {
         }
         Tensor w = param("in_proj_weight"), b = param("in_proj_bias");
         Tensor mask = combinedMask(attnMask, keyPaddingMask, n, sq, sk, query.dtype());
-        Tensor o;                                                                        // [N, H, Sq, D]
+        Tensor merged;                                                                   // [N, Sq, E]
         if (query == key && key == value) {
-            // self-attention: one GEMM for q, k and v, read in place (one packed gradient in backward)
-            o = Attention.packedSelfAttention(dev.clipvil.ops.Linear.linear(query, w, b), numHeads, mask, false, Double.NaN);
+            // self-attention: one GEMM for q, k and v, read in place (one packed gradient in backward);
+            // the output comes out with its heads merged (written so by the kernel: no copy)
+            merged = Attention.packedSelfAttentionMerged(dev.clipvil.ops.Linear.linear(query, w, b), numHeads, mask, false, Double.NaN);
         } else {
             Tensor q = heads(project(query, w, b, 0), sq), k = heads(project(key, w, b, 1), sk), v = heads(project(value, w, b, 2), sk);
-            o = Attention.scaledDotProduct(q, k, v, mask, false, Double.NaN);
+            Tensor o = Attention.scaledDotProduct(q, k, v, mask, false, Double.NaN);  // [N, H, Sq, D]
+            merged = Views.reshape(Views.permute(o, 0, 2, 1, 3), n, sq, embedDim);
         }
-        Tensor merged = Views.reshape(Views.permute(o, 0, 2, 1, 3), n, sq, embedDim);  // [N, Sq, E]
         return outProj.forward(merged);
     }
 

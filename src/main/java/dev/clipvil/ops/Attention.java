@@ -82,62 +82,101 @@ public final class Attention {
      * Self-attention over a packed projection: {@code qkv} [N, S, 3E] holds q, k and v side by side
      * (the output of one in-projection GEMM, E = heads x D), read in place as [N, H, S, D] views; the
      * result is {@link #scaledDotProduct} of those views, [N, H, S, D]. The difference is the backward:
-     * the three gradients are written once into one [N, S, 3E] gradient, where three separate slices
-     * would each zero-fill a full-size buffer and add them up. Under {@link Autocast#bf16()} the packed
+     * the three gradients are written once into one [N, S, 3E] gradient (the backend's
+     * {@link Backend#attentionBackwardInto} stores them into its slots; CUDA through strides, with no
+     * copy kernels), where three separate slices would each zero-fill a full-size buffer and add them up. Under {@link Autocast#bf16()} the packed
      * tensor is lowered once (one cast) and output and packed gradient are F32 (see the class comment).
      */
     public static Tensor packedSelfAttention(Tensor qkv, int heads, Tensor mask, boolean causal, double scale) {
+        return packed(qkv, heads, mask, causal, scale, false);
+    }
+
+    /**
+     * {@link #packedSelfAttention} with the heads merged: the output is [N, S, E] (E = heads x D), the
+     * values of {@code permute(out, 0, 2, 1, 3)} reshaped, as a multi-head attention feeds its output
+     * projection. The backend writes the output straight into that layout (its [N, H, S, D] view with
+     * strides {S*E, D, E, 1}) and the backward reads the [N, S, E] gradient through the same view, so
+     * neither direction copies to merge or split the heads.
+     */
+    public static Tensor packedSelfAttentionMerged(Tensor qkv, int heads, Tensor mask, boolean causal, double scale) {
+        return packed(qkv, heads, mask, causal, scale, true);
+    }
+
+    private static Tensor packed(Tensor qkv, int heads, Tensor mask, boolean causal, double scale, boolean merged) {
         if (qkv.dim() != 3 || heads < 1 || qkv.shape(2) % (3 * heads) != 0) {
             throw new ShapeException("packed self-attention: qkv " + Shapes.str(qkv.shape()) + " is not [N, S, 3 x " + heads + " heads x D]");
         }
         boolean mixed = Autocast.applies(qkv);
-        if (!mixed && !qkv.isContiguous()) return packedSelfAttention(Views.contiguous(qkv), heads, mask, causal, scale);
+        if (!mixed && !qkv.isContiguous()) return packed(Views.contiguous(qkv), heads, mask, causal, scale, merged);
         Tensor operand = mixed ? lower(qkv) : qkv;  // contiguous either way (a lowered copy is a new tensor)
-        int d = qkv.shape(2) / (3 * heads);
+        int n = qkv.shape(0), sl = qkv.shape(1), e = qkv.shape(2) / 3, d = e / heads;
         double sc = scale > 0 ? scale : 1.0 / Math.sqrt(d);
-        AttentionResult r;
+        Tensor out, lse;
         try {
             Backend be = Backends.of("attention", operand, mask);
             Tensor[] qkvViews = split(operand, heads);
             try {
-                r = mixed ? be.attention(qkvViews[0], qkvViews[1], qkvViews[2], mask, causal, sc, DType.F32)
-                        : be.attention(qkvViews[0], qkvViews[1], qkvViews[2], mask, causal, sc);
+                if (merged) {
+                    // the output tensor [N, S, E], written through its [N, H, S, D] view
+                    out = be.empty(mixed ? DType.F32 : operand.dtype(), n, sl, e);
+                    try (Tensor view = headsView(out, heads)) {
+                        lse = be.attentionInto(qkvViews[0], qkvViews[1], qkvViews[2], mask, causal, sc, view);
+                    } catch (RuntimeException | Error ex) {
+                        out.close();
+                        throw ex;
+                    }
+                } else {
+                    AttentionResult r = mixed ? be.attention(qkvViews[0], qkvViews[1], qkvViews[2], mask, causal, sc, DType.F32)
+                            : be.attention(qkvViews[0], qkvViews[1], qkvViews[2], mask, causal, sc);
+                    out = r.out();
+                    lse = r.lse();
+                }
             } finally {
                 for (Tensor t : qkvViews) t.close();
             }
-        } catch (RuntimeException | Error e) {
+        } catch (RuntimeException | Error ex) {
             if (operand != qkv) operand.close();
-            throw e;
+            throw ex;
         }
         if (!Autograd.needsGrad(qkv)) {
-            r.lse().close();
+            lse.close();
             if (operand != qkv) operand.close();
-            return r.out();
+            return out;
         }
         int[] packed = qkv.shape();
         DType gradType = qkv.dtype();
-        return Autograd.record(mixed ? "attention_packed_bf16" : "attention_packed", r.out(), new Tensor[]{qkv},
-                new Tensor[]{operand, r.out(), r.lse(), mask}, (g, s) -> {
+        return Autograd.record(mixed ? "attention_packed_bf16" : "attention_packed", out, new Tensor[]{qkv},
+                new Tensor[]{operand, out, lse, mask}, (g, s) -> {
             Backend bg = Backends.of(g);
             Tensor[] in = split(s[0], heads);
             Tensor go = mixed ? gradOperand(g) : g;
-            Tensor[] grads;
+            // merged: the [N, S, E] output and its gradient as [N, H, S, D] views (read through their strides)
+            Tensor goH = merged ? headsView(go, heads) : go, outH = merged ? headsView(s[1], heads) : s[1];
+            // the backward writes gq, gk, gv straight into their slots of the packed gradient (every
+            // element is written by one of the three); F32 under autocast, else qkv's dtype
+            Tensor gqkv = bg.empty(gradType, packed);
+            Tensor[] slots = split(gqkv, heads);
+            boolean ok = false;
             try {
-                grads = mixed ? bg.attentionBackward(go, in[0], in[1], in[2], s[1], s[2], s[3], causal, sc, gradType)
-                        : bg.attentionBackward(go, in[0], in[1], in[2], s[1], s[2], s[3], causal, sc);
+                bg.attentionBackwardInto(goH, in[0], in[1], in[2], outH, s[2], s[3], causal, sc, slots[0], slots[1], slots[2]);
+                ok = true;
             } finally {
                 for (Tensor t : in) t.close();
+                for (Tensor t : slots) t.close();
+                if (goH != go) goH.close();
+                if (outH != s[1]) outH.close();
                 if (go != g) go.close();
-            }
-            Tensor gqkv = bg.empty(grads[0].dtype(), packed); // every element is written by one of the three copies
-            Tensor[] slots = split(gqkv, heads);
-            for (int i = 0; i < 3; i++) {
-                bg.copy(grads[i], slots[i]);
-                slots[i].close();
-                grads[i].close();
+                if (!ok) gqkv.close();
             }
             return new Tensor[]{gqkv};
         });
+    }
+
+    /** An [N, S, H x D] tensor (any strides) as its [N, H, S, D] view (a new handle; the caller closes it). */
+    private static Tensor headsView(Tensor t, int heads) {
+        int[] st = t.strides();
+        int n = t.shape(0), sl = t.shape(1), d = t.shape(2) / heads;
+        return t.asStrided(new int[]{n, heads, sl, d}, new int[]{st[0], d * st[2], st[1], st[2]}, t.offset());
     }
 
     /**

@@ -8,6 +8,7 @@ import dev.clipvil.tensor.MemoryScope;
 import dev.clipvil.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -22,38 +23,59 @@ class AttentionAutocastDryRunTest {
 
     @Test
     void packedSelfAttentionCastsOnlyThePackedQkvOnce() {
-        int[] mixed = packedStep(true), plain = packedStep(false);
-        // the F32 kernels read a dense gOut (one raw copy of the permuted gradient); the mixed pre-kernel
-        // reads it through its strides, so the mixed backward copies one tensor fewer
-        assertEquals(plain[1] - 1, mixed[1], "backward raw copies: F32 " + plain[1] + ", mixed " + mixed[1]);
+        int[] mixed = packedStep(true, false), plain = packedStep(false, false);
+        // every mode reads the permuted output gradient through its strides: the same raw copies
+        assertEquals(plain[1], mixed[1], "backward raw copies: F32 " + plain[1] + ", mixed " + mixed[1]);
+    }
+
+    /**
+     * The backward writes gq, gk and gv straight into the packed [N, S, 3E] gradient (the kernels store
+     * through the slots' strides) and reads the permuted output gradient and output through theirs: no
+     * copy kernel. The one raw copy in each backward is the loss's (sum's backward broadcasts its scalar
+     * gradient). Forward: the merged variant's kernel writes the [N, S, E] output directly, where
+     * merging the [N, H, S, D] output's heads takes a copy.
+     */
+    @Test
+    void packedBackwardWritesTheGradientSlotsInPlace() {
+        for (boolean bf16 : new boolean[]{true, false}) {
+            int[] merged = packedStep(bf16, true), split = packedStep(bf16, false);
+            assertEquals(1, merged[1], "backward (merged, bf16 " + bf16 + "): only the loss's broadcast copy");
+            assertEquals(1, split[1], "backward (bf16 " + bf16 + "): only the loss's broadcast copy");
+            assertEquals(0, merged[2], "forward (merged, bf16 " + bf16 + "): no copy");
+            assertEquals(1, split[2], "forward (bf16 " + bf16 + "): the heads' merge copies");
+        }
     }
 
     /**
      * A packed self-attention forward and backward as MultiheadAttention runs it (heads merged back to
      * [N, S, E], so the output gradient arrives permuted), under BF16 autocast or plain F32; checks the
-     * mixed kernels and cast counts and returns {backward casts, backward raw copies}.
+     * mixed kernels and cast counts and returns {backward casts, backward raw copies, forward raw copies
+     * (attention and the merge)}. {@code merged}: {@link Attention#packedSelfAttentionMerged} instead
+     * of the [N, H, S, D] result permuted and reshaped.
      */
-    private static int[] packedStep(boolean bf16) {
+    private static int[] packedStep(boolean bf16, boolean merged) {
         Device gpu = DryRunDevice.install();
         try (MemoryScope s = MemoryScope.open()) {
             Tensor qkv = Creation.to(Creation.randn(1, DType.F32, 2, 50, 3 * 64), gpu).requiresGrad(true);
             Tensor w = Creation.to(Creation.randn(2, DType.F32, 2, 50, 64), gpu);
-            int c0 = casts(), fwd0 = DryRunDevice.launches("clipvil_attn_fwd_bf16f32_d32");
-            Tensor out;
+            int c0 = casts(), fwd0 = DryRunDevice.launches("clipvil_attn_fwd_bf16f32_d32"), raw0 = DryRunDevice.launches(RAW);
+            Tensor heads;
             try (Autocast.Guard g = bf16 ? Autocast.bf16() : Autocast.f32()) {
-                out = Attention.packedSelfAttention(qkv, 2, null, false, 0);
+                heads = merged ? Attention.packedSelfAttentionMerged(qkv, 2, null, false, 0) : Attention.packedSelfAttention(qkv, 2, null, false, 0);
             }
-            assertEquals(DType.F32, out.dtype());
+            assertEquals(DType.F32, heads.dtype());
             if (bf16) {
                 assertEquals(1, casts() - c0, "forward: the packed qkv lowered to BF16 once, the output written F32 by the kernel");
                 assertEquals(1, DryRunDevice.launches("clipvil_attn_fwd_bf16f32_d32") - fwd0, "the tensor-core mixed forward");
             }
-            Tensor merged = Views.reshape(Views.permute(out, 0, 2, 1, 3), 2, 50, 64);
-            Tensor loss = Reductions.sum(Elementwise.mul(merged, w));
+            Tensor out = merged ? heads : Views.reshape(Views.permute(heads, 0, 2, 1, 3), 2, 50, 64);
+            assertArrayEquals(new int[]{2, 50, 64}, out.shape());
+            int fwdRaw = DryRunDevice.launches(RAW) - raw0;
+            Tensor loss = Reductions.sum(Elementwise.mul(out, w));
             int c1 = casts(), raw1 = DryRunDevice.launches(RAW), prep0 = DryRunDevice.launches("clipvil_attn_bwd_prep_f32bf16"),
                     bwd0 = DryRunDevice.launches("clipvil_attn_bwd_bf16tcf32_d32"), old0 = DryRunDevice.launches("clipvil_attn_f32_to_bf16");
             Autograd.backward(loss);
-            int[] counts = {casts() - c1, DryRunDevice.launches(RAW) - raw1};
+            int[] counts = {casts() - c1, DryRunDevice.launches(RAW) - raw1, fwdRaw};
             assertEquals(0, counts[0], "backward: F32 gradient in, F32 packed gradient out, no cast");
             if (bf16) {
                 assertEquals(1, DryRunDevice.launches("clipvil_attn_bwd_prep_f32bf16") - prep0, "the mixed pre-kernel (rounds gOut once)");

@@ -49,6 +49,33 @@ class AttentionGradTest {
                 () -> Attention.packedSelfAttention(input(24, 2, 5, 16), 2, null, false, DEFAULT));
     }
 
+    /** The merged variant: [N, S, E] written through the heads' strides, the gradient read through them. */
+    @Test
+    void packedSelfAttentionMerged() {
+        Tensor qkv = input(25, 2, 5, 18);
+        Tensor pad = Tensor.ofBools(new boolean[]{true, true, true, false, true, true, true, true, true, true}, 2, 1, 1, 5);
+        GradCheck.check("attention_packed_merged", t -> Attention.packedSelfAttentionMerged(t[0], 2, null, false, DEFAULT), qkv);
+        GradCheck.check("attention_packed_merged(key padding + causal)", t -> Attention.packedSelfAttentionMerged(t[0], 2, pad, true, DEFAULT), qkv);
+        // a non-contiguous (transposed) gradient reaching the node
+        GradCheck.check("attention_packed_merged(transposed after)",
+                t -> Views.transpose(Attention.packedSelfAttentionMerged(t[0], 2, null, true, DEFAULT), 0, 1), qkv);
+        // the same values and gradients as the [N, H, S, D] result with its heads merged by a permute and
+        // reshape, in F32 and under BF16 autocast (the CPU's emulation of the mixed node)
+        for (boolean bf16 : new boolean[]{false, true}) {
+            for (boolean causal : new boolean[]{false, true}) {
+                float[][] merged, viaPermute;
+                try (Autocast.Guard g = bf16 ? Autocast.bf16() : Autocast.f32()) {
+                    merged = AutocastTest.run(t -> Attention.packedSelfAttentionMerged(t[0], 2, pad, causal, DEFAULT), AutocastTest.in(26, 2, 5, 18));
+                    viaPermute = AutocastTest.run(t -> Views.reshape(Views.permute(Attention.packedSelfAttention(t[0], 2, pad, causal, DEFAULT), 0, 2, 1, 3), 2, 5, 6),
+                            AutocastTest.in(26, 2, 5, 18));
+                }
+                for (int i = 0; i < merged.length; i++) {
+                    assertArrayEquals(viaPermute[i], merged[i], 0f, (i == 0 ? "output" : "gradient") + ", causal " + causal + ", bf16 " + bf16);
+                }
+            }
+        }
+    }
+
     @Test
     void masks() {
         Tensor q = input(7, 2, 2, 3, 4), k = input(8, 2, 2, 4, 4), v = input(9, 2, 2, 4, 4);

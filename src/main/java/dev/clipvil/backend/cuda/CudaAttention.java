@@ -40,6 +40,11 @@ import java.util.Arrays;
  * to a contiguous BF16 copy once (the tensor-core operands) and computes delta from that copy and the F32 out, and the backward writes
  * gk and gv as F32 while gq is the F32 atomic buffer itself, so no cast kernel runs on either side.
  * {@code CLIPVIL_ATTN_SIMT=1} has SIMT variants of both (the same cross-check).
+ *
+ * <p>Strides: the kernels read q, k, v, gOut and out and write out, gq (its F32 atomic buffer), gk
+ * and gv through their strides, so {@link #forwardInto} can write an [N, H, S, D] view of an
+ * [N, S, E] tensor (the heads merged for the output projection) and {@link #backwardInto} the q, k,
+ * v slots of a packed [N, S, 3E] gradient from an [N, S, E] output gradient with no copy kernels.
  */
 final class CudaAttention {
     private CudaAttention() {}
@@ -176,8 +181,46 @@ final class CudaAttention {
         boolean mixed = dt == DType.BF16 && outType == DType.F32;
         if (!supported(q, k, v, mask, g)) return castOut(ctx, fallbackForward(ctx, q, k, v, mask, causal, scale), outType);
         if (outType != dt && !mixed) return castOut(ctx, forward(ctx, q, k, v, mask, causal, scale, simt, dt), outType);
-        int[] ms = mask == null ? new int[4] : KernelSupport.broadcastStrides(op, mask, g.scores());
         Tensor out = KernelSupport.empty(ctx, outType, g.b, g.h, g.sq, g.d);
+        try {
+            return new AttentionResult(out, run(ctx, g, q, k, v, mask, causal, scale, simt, out));
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The forward writing its output into {@code out} ([B, H, Sq, D], any strides, in q's dtype or F32
+     * for BF16 q/k/v), e.g. an [N, H, S, D] view of an [N, S, E] tensor (strides {S*E, D, E, 1}), so a
+     * following merge of the heads needs no copy; returns the lse [B, H, Sq] (F32, contiguous). What
+     * the kernels do not take runs {@link #forward} and copies into {@code out}.
+     */
+    static Tensor forwardInto(CudaContext ctx, Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale,
+                              boolean simt, Tensor out) {
+        Geo g = Geo.of("attention", q, k, v);
+        requireShape("attention", out, "the output", new int[]{g.b, g.h, g.sq, v.shape(3)});
+        DType dt = q.dtype(), outType = out.dtype();
+        boolean mixed = dt == DType.BF16 && outType == DType.F32;
+        if (!supported(q, k, v, mask, g) || (outType != dt && !mixed)) {
+            AttentionResult r = forward(ctx, q, k, v, mask, causal, scale, simt, outType);
+            try {
+                CudaCopy.copy(ctx, r.out(), out);
+            } finally {
+                r.out().close();
+            }
+            return r.lse();
+        }
+        return run(ctx, g, q, k, v, mask, causal, scale, simt, out);
+    }
+
+    /** The forward kernel into {@code out} (any strides; dtype q's or F32 for mixed, checked by the callers); returns lse. */
+    private static Tensor run(CudaContext ctx, Geo g, Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale,
+                              boolean simt, Tensor out) {
+        String op = "attention";
+        DType dt = q.dtype();
+        boolean mixed = dt == DType.BF16 && out.dtype() == DType.F32;
+        int[] ms = mask == null ? new int[4] : KernelSupport.broadcastStrides(op, mask, g.scores());
         Tensor lse = KernelSupport.empty(ctx, DType.F32, g.b, g.h, g.sq);
         boolean tc = dt == DType.BF16 && !simt;
         Kernel kern = dt == DType.F32 ? FWD_F32[g.slot]
@@ -189,8 +232,15 @@ final class CudaAttention {
                 .ptr(KernelSupport.ptr(out)).ptr(KernelSupport.ptr(lse))
                 .i32(g.b).i32(g.h).i32(g.sq).i32(g.sk).i32(g.d);
         pushTail(a, q, k, v, mask, ms, causal, scale);
-        KernelLaunch.launch(ctx, kern, g.b * g.h, KernelSupport.ceilDiv(g.sq, rows), 1, 128, 1, 1, 0, a);
-        return new AttentionResult(out, lse);
+        int[] os = out.strides();
+        a.i32(os[0]).i32(os[1]).i32(os[2]).i32(os[3]);
+        try {
+            KernelLaunch.launch(ctx, kern, g.b * g.h, KernelSupport.ceilDiv(g.sq, rows), 1, 128, 1, 1, 0, a);
+        } catch (RuntimeException | Error e) {
+            lse.close();
+            throw e;
+        }
+        return lse;
     }
 
     private static AttentionResult castOut(CudaContext ctx, AttentionResult r, DType outType) {
@@ -219,12 +269,64 @@ final class CudaAttention {
      */
     static Tensor[] backward(CudaContext ctx, Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                              Tensor mask, boolean causal, double scale, boolean simt, DType gradType) {
-        String op = "attention_backward";
-        Geo g = Geo.of(op, q, k, v);
+        Geo g = Geo.of("attention_backward", q, k, v);
         DType dt = q.dtype();
         boolean mixed = dt == DType.BF16 && gradType == DType.F32;
         if (!supported(q, k, v, mask, g)) return castGrads(ctx, fallbackBackward(ctx, gOut, q, k, v, out, lse, mask, causal, scale), gradType);
         if (gradType != dt && !mixed) return castGrads(ctx, backward(ctx, gOut, q, k, v, out, lse, mask, causal, scale, simt, dt), gradType);
+        Tensor gq = KernelSupport.empty(ctx, gradType, g.b, g.h, g.sq, g.d);
+        Tensor gk = null, gv = null;
+        boolean ok = false;
+        try {
+            gk = KernelSupport.empty(ctx, gradType, g.b, g.h, g.sk, g.d);
+            gv = KernelSupport.empty(ctx, gradType, g.b, g.h, g.sk, g.d);
+            run(ctx, g, gOut, q, k, v, out, lse, mask, causal, scale, simt, gq, gk, gv);
+            ok = true;
+            return new Tensor[]{gq, gk, gv};
+        } finally {
+            if (!ok) KernelSupport.close(gq, gk, gv);
+        }
+    }
+
+    /**
+     * The backward writing its gradients into the given tensors, in their dtype (the three must share
+     * it), which may be strided views (e.g. the q, k, v slots of a packed [N, S, 3E] gradient): the
+     * kernels store gk, gv and gq through their strides (gq is the F32 atomic buffer itself for F32 and
+     * mixed gradients, and the cast of the BF16 run's F32 buffer writes it in place), so no copy kernel
+     * runs. What the kernels do not take goes through {@link #backward} and copies into the views.
+     */
+    static void backwardInto(CudaContext ctx, Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                             Tensor mask, boolean causal, double scale, boolean simt, Tensor gq, Tensor gk, Tensor gv) {
+        String op = "attention_backward";
+        Geo g = Geo.of(op, q, k, v);
+        requireShape(op, gq, "the q gradient", new int[]{g.b, g.h, g.sq, g.d});
+        requireShape(op, gk, "the k gradient", new int[]{g.b, g.h, g.sk, g.d});
+        requireShape(op, gv, "the v gradient", v.shape());
+        DType dt = q.dtype(), gradType = gq.dtype();
+        if (gk.dtype() != gradType || gv.dtype() != gradType) {
+            throw new DTypeException(op + ": the gradients must share a dtype, got " + gradType + ", " + gk.dtype() + ", " + gv.dtype());
+        }
+        boolean mixed = dt == DType.BF16 && gradType == DType.F32;
+        if (!supported(q, k, v, mask, g) || (gradType != dt && !mixed)) {
+            Tensor[] r = backward(ctx, gOut, q, k, v, out, lse, mask, causal, scale, simt, gradType);
+            try {
+                CudaCopy.copy(ctx, r[0], gq);
+                CudaCopy.copy(ctx, r[1], gk);
+                CudaCopy.copy(ctx, r[2], gv);
+            } finally {
+                KernelSupport.close(r[0], r[1], r[2]);
+            }
+            return;
+        }
+        run(ctx, g, gOut, q, k, v, out, lse, mask, causal, scale, simt, gq, gk, gv);
+    }
+
+    /** The kernels' backward into gq, gk, gv (any strides, dtype q's or F32 for mixed; the caller checked both). */
+    private static void run(CudaContext ctx, Geo g, Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                            Tensor mask, boolean causal, double scale, boolean simt, Tensor gq, Tensor gk, Tensor gv) {
+        String op = "attention_backward";
+        DType dt = q.dtype(), gradType = gq.dtype();
+        boolean mixed = dt == DType.BF16 && gradType == DType.F32;
         int[] outShape = {g.b, g.h, g.sq, g.d};
         requireShape(op, gOut, "the output gradient", outShape);
         requireShape(op, out, "the output", outShape);
@@ -232,23 +334,20 @@ final class CudaAttention {
         int[] ms = mask == null ? new int[4] : KernelSupport.broadcastStrides(op, mask, g.scores());
         boolean f32 = dt == DType.F32;
         Tensor god = null, od = null, ld = null, delta = null, dqAcc = null, gLow = null;
-        Tensor gq = null, gk = null, gv = null;
-        boolean ok = false;
         try {
-            // mixed: the pre-kernel reads an F32 gOut through its strides (no dense copy of a permuted gradient)
-            god = mixed && gOut.dtype() == DType.F32 ? gOut.asStrided(gOut.shape(), gOut.strides(), gOut.offset())
-                    : KernelSupport.dense(ctx, gOut, gradType);
-            od = KernelSupport.dense(ctx, out, gradType);
+            // gOut and out are read through their strides (a gradient or output merged to [N, S, H, D]
+            // needs no dense copy); converted only when not in the dtype the kernels read
+            god = gOut.dtype() == gradType ? gOut.asStrided(gOut.shape(), gOut.strides(), gOut.offset()) : KernelSupport.dense(ctx, gOut, gradType);
+            od = out.dtype() == gradType ? out.asStrided(out.shape(), out.strides(), out.offset()) : KernelSupport.dense(ctx, out, gradType);
             ld = KernelSupport.dense(ctx, lse, DType.F32);
             int rows = g.b * g.h * g.sq;
             delta = KernelSupport.empty(ctx, DType.F32, rows);
-            gq = KernelSupport.empty(ctx, gradType, outShape);
+            // F32 gradients (plain or mixed): the atomics accumulate in gq itself, through its strides
             dqAcc = gradType == DType.F32 ? gq : KernelSupport.empty(ctx, DType.F32, outShape);
-            gk = KernelSupport.empty(ctx, gradType, g.b, g.h, g.sk, g.d);
-            gv = KernelSupport.empty(ctx, gradType, g.b, g.h, g.sk, g.d);
+            int[] dqs = dqAcc.strides();
 
-            // 1. delta = rowsum(gOut * out), dqAcc = 0: one warp per row, 4 rows per 128-thread CTA;
-            //    mixed: also gLow = bf16(gOut), and delta from gLow
+            // 1. delta = rowsum(gOut * out), dqAcc = 0 (through its strides): one warp per row, 4 rows per
+            //    128-thread CTA; mixed: also gLow = bf16(gOut), and delta from gLow
             KernelArgs p = KernelArgs.begin().ptr(KernelSupport.ptr(god)).ptr(KernelSupport.ptr(od)).ptr(KernelSupport.ptr(delta))
                     .ptr(KernelSupport.ptr(dqAcc));
             if (mixed) {
@@ -256,12 +355,20 @@ final class CudaAttention {
                 int[] gs = god.strides();
                 p.ptr(KernelSupport.ptr(gLow)).i32(rows).i32(g.d).i32(g.h).i32(g.sq).i32(gs[0]).i32(gs[1]).i32(gs[2]).i32(gs[3]);
             } else {
-                p.i32(rows).i32(g.d);
+                p.i32(rows).i32(g.d).i32(g.h).i32(g.sq);
             }
+            p.i32(dqs[0]).i32(dqs[1]).i32(dqs[2]).i32(dqs[3]);
+            if (!mixed) {
+                int[] gs = god.strides();
+                p.i32(gs[0]).i32(gs[1]).i32(gs[2]).i32(gs[3]);
+            }
+            int[] os = od.strides();
+            p.i32(os[0]).i32(os[1]).i32(os[2]).i32(os[3]);
             KernelLaunch.launch(ctx, mixed ? PREP_MIXED : PREP[f32 ? 0 : 1], KernelSupport.ceilDiv(rows, 4), 128, 0, p);
 
             // 2. SIMT: one 64-thread CTA per (batch x head, 16 keys); tensor cores (BF16): one 128-thread
-            //    CTA (4 warps x 16 keys) per (batch x head, 64 keys), dynamic shared memory above D = 64
+            //    CTA (4 warps x 16 keys) per (batch x head, 64 keys), dynamic shared memory above D = 64;
+            //    dqAcc, gk and gv through their strides
             boolean tc = !f32 && !simt;
             Kernel kern = f32 ? BWD_F32[g.slot]
                     : mixed ? (tc ? BWD_MIXED_TC[g.slot] : BWD_MIXED_SIMT[g.slot])
@@ -273,15 +380,17 @@ final class CudaAttention {
                     .ptr(KernelSupport.ptr(dqAcc)).ptr(KernelSupport.ptr(gk)).ptr(KernelSupport.ptr(gv))
                     .i32(g.b).i32(g.h).i32(g.sq).i32(g.sk).i32(g.d);
             pushTail(a, q, k, v, mask, ms, causal, scale);
+            for (Tensor t : new Tensor[]{dqAcc, gk, gv, mixed ? gLow : god}) {
+                int[] st = t.strides();
+                a.i32(st[0]).i32(st[1]).i32(st[2]).i32(st[3]);
+            }
             KernelLaunch.launch(ctx, kern, g.b * g.h, KernelSupport.ceilDiv(g.sk, tc ? TC_BWD_KEYS : BWD_KEYS), 1, tc ? 128 : 64, 1, 1, shared, a);
 
-            // 3. BF16 gradients: gq = bf16(dqAcc) (round to nearest even); F32 (plain or mixed): dqAcc is gq
+            // 3. BF16 gradients: gq = bf16(dqAcc) (round to nearest even; the strided cast copy writes a view
+            //    in place); F32 (plain or mixed): dqAcc is gq
             if (dqAcc != gq) CudaCopy.copy(ctx, dqAcc, gq);
-            ok = true;
-            return new Tensor[]{gq, gk, gv};
         } finally {
             KernelSupport.close(god, od, ld, delta, gLow, dqAcc == gq ? null : dqAcc);
-            if (!ok) KernelSupport.close(gq, gk, gv);
         }
     }
 

@@ -145,6 +145,13 @@ public final class CudaBackend implements Backend {
                                                 double scale, DType gradType) {
         return CudaAttention.backward(ctx, gOut, q, k, v, out, lse, mask, causal, scale, CudaAttention.FORCE_SIMT, gradType);
     }
+    @Override public Tensor attentionInto(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale, Tensor out) {
+        return CudaAttention.forwardInto(ctx, q, k, v, mask, causal, scale, CudaAttention.FORCE_SIMT, out);
+    }
+    @Override public void attentionBackwardInto(Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor mask, boolean causal,
+                                                double scale, Tensor gq, Tensor gk, Tensor gv) {
+        CudaAttention.backwardInto(ctx, gOut, q, k, v, out, lse, mask, causal, scale, CudaAttention.FORCE_SIMT, gq, gk, gv);
+    }
 
     // losses
     @Override public Tensor crossEntropy(Tensor logits, Tensor target, int ignoreIndex) { return CudaLoss.crossEntropy(ctx, logits, target, ignoreIndex); }

@@ -49,4 +49,38 @@ class MixedAttentionDefaultsTest {
             }
         }
     }
+
+    /**
+     * attentionBackwardInto's default: the plain (same dtype) or mixed call, its results copied into the
+     * given views, here the q, k, v slots of one packed [N, S, 3E] gradient (strides {S*3E, D, 3E, 1}).
+     */
+    @Test
+    void backwardIntoFillsStridedSlots() {
+        try (MemoryScope s = MemoryScope.open()) {
+            int n = 2, h = 2, sl = 5, d = 4, e = h * d;
+            Tensor qkv = Creation.randn(9, DType.F64, n, sl, 3 * e);
+            Tensor[] in = slots(qkv, h);
+            Tensor go = Creation.randn(10, DType.F64, n, h, sl, d);
+            AttentionResult r = BE.attention(in[0], in[1], in[2], null, true, 0.4);
+            Tensor[] want = BE.attentionBackward(go, in[0], in[1], in[2], r.out(), r.lse(), null, true, 0.4);
+            for (DType gt : new DType[]{DType.F64, DType.F32}) {
+                Tensor packed = Tensor.empty(gt, n, sl, 3 * e);
+                BE.fill(packed, Double.NaN);
+                Tensor[] g = slots(packed, h);
+                BE.attentionBackwardInto(go, in[0], in[1], in[2], r.out(), r.lse(), null, true, 0.4, g[0], g[1], g[2]);
+                for (int i = 0; i < 3; i++) {
+                    assertEquals(gt, g[i].dtype());
+                    assertArrayEquals(BE.cast(want[i], DType.F32).toFloatArray(), BE.cast(g[i], DType.F32).toFloatArray(), gt == DType.F64 ? 0f : 1e-6f,
+                            gt + " gradient " + i);
+                }
+                for (float x : packed.toFloatArray()) assertEquals(false, Float.isNaN(x), "every element of the packed gradient is written");
+            }
+        }
+    }
+
+    private static Tensor[] slots(Tensor p, int heads) {
+        int n = p.shape(0), sl = p.shape(1), e = p.shape(2) / 3, d = e / heads;
+        int[] shape = {n, heads, sl, d}, st = {sl * 3 * e, d, 3 * e, 1};
+        return new Tensor[]{p.asStrided(shape, st, p.offset()), p.asStrided(shape, st, p.offset() + e), p.asStrided(shape, st, p.offset() + 2 * e)};
+    }
 }

@@ -141,6 +141,76 @@ class CudaAttentionTest {
         }
     }
 
+    /**
+     * The packed self-attention's layouts: q, k, v slots of a packed [B, S, 3E] input;
+     * {@link CudaAttention#forwardInto} the [B, H, S, D] view of a [B, S, E] output (heads merged,
+     * strides {S*E, D, E, 1}); {@link CudaAttention#backwardInto} from a [B, S, E] output gradient
+     * (read through the same strides) straight into the q, k, v slots of one packed [B, S, 3E] gradient
+     * (strides {S*3E, D, 3E, 1}). Every mode (F32; BF16 tensor cores and SIMT; mixed tensor cores and
+     * SIMT) at static and dynamic-shared-memory head dims, against the CPU in F64. Output and packed
+     * gradient start NaN-poisoned, so an element no kernel writes fails.
+     */
+    @Test
+    void packedGradientsMatchCpu() {
+        CudaContext ctx = gpu();
+        Case[] cases = {
+            new Case(2, 3, 50, 50, 64, Mask.NONE, false, false),
+            new Case(2, 2, 77, 77, 80, Mask.BOOL_PADDING, true, false),
+            new Case(1, 2, 197, 197, 128, Mask.ADD_BROADCAST, false, false),
+            new Case(2, 2, 70, 70, 48, Mask.NONE, true, false),
+        };
+        for (Case c : cases) {
+            runPacked(ctx, c, DType.F32, DType.F32, false, 1e-5);
+            for (boolean simt : new boolean[]{false, true}) {
+                runPacked(ctx, c, DType.BF16, DType.BF16, simt, 2e-2);
+                runPacked(ctx, c, DType.BF16, DType.F32, simt, 2e-2);
+            }
+        }
+    }
+
+    private static void runPacked(CudaContext ctx, Case c, DType dt, DType gradType, boolean simt, double tol) {
+        String what = "packed " + dt + " -> " + gradType + (simt ? " simt " : " ") + c;
+        double scale = 1.0 / Math.sqrt(c.d);
+        int e = c.h * c.d;
+        try (MemoryScope scope = MemoryScope.open()) {
+            long seed = 41L * c.sq + c.d;
+            Tensor qkv = random(dt, seed, -1, 1, c.b, c.sq, 3 * e);
+            Tensor go = random(gradType, seed + 3, -1, 1, c.b, c.sq, e);  // [B, S, E]: the merged output's gradient
+            Tensor m = hostMask(c, seed + 4);
+
+            Tensor[] in64 = slots(f64(qkv), c.h);
+            Tensor go64 = heads(f64(go), c.h), m64 = m == null ? null : m.dtype() == DType.BOOL ? m : f64(m);
+            AttentionResult ref = CpuBackend.get().attention(in64[0], in64[1], in64[2], m64, c.causal, scale);
+            Tensor[] refG = CpuBackend.get().attentionBackward(go64, in64[0], in64[1], in64[2], ref.out(), ref.lse(), m64, c.causal, scale);
+
+            Tensor[] in = slots(up(ctx, qkv, dt), c.h);
+            Tensor dgo = heads(up(ctx, go, gradType), c.h), dm = m == null ? null : up(ctx, m, m.dtype());
+            Tensor outMerged = KernelSupport.empty(ctx, gradType, c.b, c.sq, e);  // NaN-poisoned
+            Tensor out = heads(outMerged, c.h);
+            Tensor lse = CudaAttention.forwardInto(ctx, in[0], in[1], in[2], dm, c.causal, scale, simt, out);
+            assertClose(what + " out", CudaCopy.contiguous(ctx, out), ref.out(), tol);
+            assertClose(what + " lse", lse, ref.lse(), tol);
+            Tensor gPacked = KernelSupport.empty(ctx, gradType, c.b, c.sq, 3 * e);  // NaN-poisoned
+            Tensor[] g = slots(gPacked, c.h);
+            CudaAttention.backwardInto(ctx, dgo, in[0], in[1], in[2], out, lse, dm, c.causal, scale, simt, g[0], g[1], g[2]);
+            String[] names = {" gq", " gk", " gv"};
+            for (int i = 0; i < 3; i++) assertClose(what + names[i], CudaCopy.contiguous(ctx, g[i]), refG[i], tol);
+        }
+    }
+
+    /** The [B, H, S, D] view of a [B, S, H x D] tensor (a new handle; {@code t} stays open). */
+    private static Tensor heads(Tensor t, int heads) {
+        int b = t.shape(0), s = t.shape(1), e = t.shape(2), d = e / heads;
+        return t.asStrided(new int[]{b, heads, s, d}, new int[]{s * e, d, e, 1}, t.offset());
+    }
+
+    /** The q, k, v [B, H, S, D] views of a packed [B, S, 3E] tensor. */
+    private static Tensor[] slots(Tensor p, int heads) {
+        int b = p.shape(0), s = p.shape(1), e = p.shape(2) / 3, d = e / heads;
+        int[] shape = {b, heads, s, d}, st = {s * 3 * e, d, 3 * e, 1};
+        return new Tensor[]{p.asStrided(shape, st, p.offset()), p.asStrided(shape, st, p.offset() + e), p.asStrided(shape, st, p.offset() + 2 * e)};
+    }
+
     /** Host mask (F32 for additive, BOOL as 0/1 bytes) of the case, or null. */
     private static Tensor hostMask(Case c, long seed) {
         switch (c.mask) {

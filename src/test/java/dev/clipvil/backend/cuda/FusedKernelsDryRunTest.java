@@ -127,6 +127,75 @@ class FusedKernelsDryRunTest {
         assertTrue(missing.isEmpty(), "never launched in the dry run: " + missing);
     }
 
+    /**
+     * {@link CudaAttention#forwardInto} an [N, S, E] output (heads merged) and {@link CudaAttention#backwardInto}
+     * the q, k, v slots of one packed [N, S, 3E] gradient from an [N, S, E] output gradient, in every
+     * mode (F32; BF16 tensor cores and SIMT; mixed tensor cores and SIMT) and at a static- and a
+     * dynamic-shared-memory head dim: the kernels take all those strides, so no raw copy runs, and the
+     * only conversion is the BF16 run's gq = bf16(F32 buffer), written into its slot by one cast copy.
+     */
+    @Test
+    void stridedOutputAndGradientsWithoutCopies() {
+        int n = 2, h = 3, s = 19;
+        try (MemoryScope scope = MemoryScope.open()) {
+            for (int d : new int[]{32, 80}) {
+                int e = h * d;
+                for (DType dt : new DType[]{DType.F32, DType.BF16}) {
+                    Tensor packed = dev(dt, n, s, 3 * e);
+                    Tensor[] in = slots(packed, h);
+                    Tensor go = dev(dt, n, h, s, d);
+                    for (boolean simt : new boolean[]{false, true}) {
+                        for (DType gt : dt == DType.F32 ? new DType[]{DType.F32} : new DType[]{DType.BF16, DType.F32}) {
+                            String what = dt + " -> " + gt + " d" + d + (simt ? " simt" : "");
+                            // forward into the [N, H, S, D] view of an [N, S, E] output (heads merged), no copy
+                            Tensor merged = CudaOps.empty(ctx, gt, n, s, e);
+                            Tensor outView = heads(merged, h);
+                            int raw0 = count("cast_copy_raw"), cast0 = count("cast_copy");
+                            Tensor lse = CudaAttention.forwardInto(ctx, in[0], in[1], in[2], null, true, 0.125, simt, outView);
+                            shape(what + " lse", lse, DType.F32, n, h, s);
+                            assertEquals(0, count("cast_copy_raw") - raw0 + count("cast_copy") - cast0, what + ": forward copies");
+                            // backward: gOut [N, S, E] and out read through their strides, gradients into packed slots
+                            Tensor gp = dev(gt, n, s, e);
+                            Tensor gof = heads(gp, h);
+                            Tensor gpacked = CudaOps.empty(ctx, gt, n, s, 3 * e);
+                            Tensor[] g = slots(gpacked, h);
+                            int raw = count("cast_copy_raw"), cast = count("cast_copy");
+                            CudaAttention.backwardInto(ctx, gof, in[0], in[1], in[2], outView, lse, null, true, 0.125, simt, g[0], g[1], g[2]);
+                            assertEquals(0, count("cast_copy_raw") - raw, what + ": no raw copy");
+                            assertEquals(gt == DType.BF16 ? 1 : 0, count("cast_copy") - cast, what + ": casts");
+                        }
+                    }
+                }
+            }
+            // wrong destination shapes are refused with the op's name
+            Tensor q = dev(DType.F32, 1, 2, 5, 32), go = dev(DType.F32, 1, 2, 5, 32);
+            AttentionResult r = CudaAttention.forward(ctx, q, q, q, null, false, 0.125);
+            Tensor bad = dev(DType.F32, 1, 2, 6, 32);
+            RuntimeException ex = assertThrows(RuntimeException.class,
+                    () -> CudaAttention.backwardInto(ctx, go, q, q, q, r.out(), r.lse(), null, false, 0.125, false, bad, q, q));
+            assertTrue(ex.getMessage().contains("attention_backward"), ex.getMessage());
+        }
+    }
+
+    private static int count(String kernel) {
+        int c = 0;
+        for (var en : DryRun.launches().entrySet()) if (en.getKey().endsWith("/" + kernel)) c += en.getValue();
+        return c;
+    }
+
+    /** The [N, H, S, D] view of an [N, S, H x D] tensor (strides {S*E, D, E, 1}). */
+    private static Tensor heads(Tensor t, int heads) {
+        int n = t.shape(0), s = t.shape(1), e = t.shape(2), d = e / heads;
+        return t.asStrided(new int[]{n, heads, s, d}, new int[]{s * e, d, e, 1}, t.offset());
+    }
+
+    /** The q, k, v [N, H, S, D] views of a packed [N, S, 3E] tensor (strides {S*3E, D, 3E, 1}). */
+    private static Tensor[] slots(Tensor p, int heads) {
+        int n = p.shape(0), s = p.shape(1), e = p.shape(2) / 3, d = e / heads;
+        int[] shape = {n, heads, s, d}, st = {s * 3 * e, d, 3 * e, 1};
+        return new Tensor[]{p.asStrided(shape, st, p.offset()), p.asStrided(shape, st, p.offset() + e), p.asStrided(shape, st, p.offset() + 2 * e)};
+    }
+
     /** A launch asking for more dynamic shared memory than its kernel opts in to is refused before it reaches CUDA. */
     @Test
     void sharedMemoryAboveTheOptInIsRefused() {
