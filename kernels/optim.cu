@@ -1,6 +1,37 @@
 // Optimizer updates in place, PyTorch single-tensor semantics, mirroring the CPU reference's
-// arithmetic exactly (double math, state rounded to its dtype when stored). Operands may be strided.
+// arithmetic exactly (double math, state rounded to its dtype when stored). Three forms share one
+// element update each (adamw_element, sgd_element), so they agree bit for bit:
+//   *_step       strided operands (Geom), per-step scalars as arguments;
+//   *_step_dev   the same with the scalars read from device memory (a step captured in a CUDA graph);
+//   *_multi      up to TL_MAX contiguous tensors in one launch (the list passed by value).
 #include "common.cuh"
+
+// One element of an AdamW update: p, m (exp_avg), v (exp_avg_sq), g at element offsets ip, im, iv, ig;
+// stepSize = lr / (1 - b1^t), bc2Sqrt = sqrt(1 - b2^t), decay = 1 - lr * weight_decay.
+__device__ __forceinline__ void adamw_element(void* p, void* m, void* v, const void* g, int dt, int ip, int im, int iv, int ig,
+                                              double b1, double b2, double eps, double decay, double stepSize, double bc2Sqrt) {
+    double gi = load_f(g, dt, ig);
+    store_f(m, dt, im, (float) (b1 * (double) load_f(m, dt, im) + (1.0 - b1) * gi));
+    store_f(v, dt, iv, (float) (b2 * (double) load_f(v, dt, iv) + (1.0 - b2) * gi * gi));
+    double mi = load_f(m, dt, im), vi = load_f(v, dt, iv);
+    double denom = sqrt(vi) / bc2Sqrt + eps;
+    store_f(p, dt, ip, (float) ((double) load_f(p, dt, ip) * decay - stepSize * mi / denom));
+}
+
+// One element of an SGD update: p, the momentum buffer (null when there is none), g at offsets ip, ib, ig.
+__device__ __forceinline__ void sgd_element(void* p, void* buf, const void* g, int dt, int ip, int ib, int ig, double lr,
+                                            double momentum, double dampening, double wd, int nesterov, int first) {
+    double pv = load_f(p, dt, ip);
+    float d = (float) ((double) load_f(g, dt, ig) + wd * pv);
+    double upd = d;
+    if (buf != nullptr) {
+        float b = first ? d : (float) (momentum * (double) load_f(buf, dt, ib) + (1.0 - dampening) * (double) d);
+        store_f(buf, dt, ib, b);
+        b = load_f(buf, dt, ib);
+        upd = nesterov ? (double) (float) ((double) d + momentum * (double) b) : (double) b;
+    }
+    store_f(p, dt, ip, (float) (pv - lr * upd));
+}
 
 // Geom operands: 0 = param, 1 = exp_avg, 2 = exp_avg_sq, 3 = grad (all of dtype dt).
 extern "C" __global__ void adamw_step(void* p, void* m, void* v, const void* g, int dt, double b1, double b2, double eps,
@@ -8,12 +39,7 @@ extern "C" __global__ void adamw_step(void* p, void* m, void* v, const void* g, 
     FOR_N(i, geo.numel) {
         int off[4];
         geom_offsets(geo, 4, i, off);
-        double gi = load_f(g, dt, off[3]);
-        store_f(m, dt, off[1], (float) (b1 * (double) load_f(m, dt, off[1]) + (1.0 - b1) * gi));
-        store_f(v, dt, off[2], (float) (b2 * (double) load_f(v, dt, off[2]) + (1.0 - b2) * gi * gi));
-        double mi = load_f(m, dt, off[1]), vi = load_f(v, dt, off[2]);
-        double denom = sqrt(vi) / bc2Sqrt + eps;
-        store_f(p, dt, off[0], (float) ((double) load_f(p, dt, off[0]) * decay - stepSize * mi / denom));
+        adamw_element(p, m, v, g, dt, off[0], off[1], off[2], off[3], b1, b2, eps, decay, stepSize, bc2Sqrt);
     }
 }
 
@@ -23,16 +49,7 @@ extern "C" __global__ void sgd_step(void* p, void* buf, const void* g, int dt, d
     FOR_N(i, geo.numel) {
         int off[3];
         geom_offsets(geo, 3, i, off);
-        double pv = load_f(p, dt, off[0]);
-        float d = (float) ((double) load_f(g, dt, off[2]) + wd * pv);
-        double upd = d;
-        if (hasBuf) {
-            float b = first ? d : (float) (momentum * (double) load_f(buf, dt, off[1]) + (1.0 - dampening) * (double) d);
-            store_f(buf, dt, off[1], b);
-            b = load_f(buf, dt, off[1]);
-            upd = nesterov ? (double) (float) ((double) d + momentum * (double) b) : (double) b;
-        }
-        store_f(p, dt, off[0], (float) (pv - lr * upd));
+        sgd_element(p, hasBuf ? buf : nullptr, g, dt, off[0], off[1], off[2], lr, momentum, dampening, wd, nesterov, first);
     }
 }
 
@@ -48,12 +65,7 @@ extern "C" __global__ void adamw_step_dev(void* p, void* m, void* v, const void*
     FOR_N(i, geo.numel) {
         int off[4];
         geom_offsets(geo, 4, i, off);
-        double gi = load_f(g, dt, off[3]);
-        store_f(m, dt, off[1], (float) (b1 * (double) load_f(m, dt, off[1]) + (1.0 - b1) * gi));
-        store_f(v, dt, off[2], (float) (b2 * (double) load_f(v, dt, off[2]) + (1.0 - b2) * gi * gi));
-        double mi = load_f(m, dt, off[1]), vi = load_f(v, dt, off[2]);
-        double denom = sqrt(vi) / bc2Sqrt + eps;
-        store_f(p, dt, off[0], (float) ((double) load_f(p, dt, off[0]) * decay - stepSize * mi / denom));
+        adamw_element(p, m, v, g, dt, off[0], off[1], off[2], off[3], b1, b2, eps, decay, stepSize, bc2Sqrt);
     }
 }
 
@@ -65,24 +77,14 @@ extern "C" __global__ void sgd_step_dev(void* p, void* buf, const void* g, int d
     FOR_N(i, geo.numel) {
         int off[3];
         geom_offsets(geo, 3, i, off);
-        double pv = load_f(p, dt, off[0]);
-        float d = (float) ((double) load_f(g, dt, off[2]) + wd * pv);
-        double upd = d;
-        if (hasBuf) {
-            float b = first ? d : (float) (momentum * (double) load_f(buf, dt, off[1]) + (1.0 - dampening) * (double) d);
-            store_f(buf, dt, off[1], b);
-            b = load_f(buf, dt, off[1]);
-            upd = nesterov ? (double) (float) ((double) d + momentum * (double) b) : (double) b;
-        }
-        store_f(p, dt, off[0], (float) (pv - lr * upd));
+        sgd_element(p, hasBuf ? buf : nullptr, g, dt, off[0], off[1], off[2], lr, momentum, dampening, wd, nesterov, first);
     }
 }
 
 // ---- multi-tensor updates: one launch for up to TL_MAX contiguous parameters ------------------------
 // The list travels by value in the kernel's parameters (no upload, no sync); __grid_constant__ lets a
 // block index it without a per-thread copy. Block b works on tensor t with blockStart[t] <= b <
-// blockStart[t + 1], elements [(b - blockStart[t]) * chunk, + chunk). Arithmetic per element is exactly
-// the single-tensor kernels' (same double math, same roundings), so results match them bit for bit.
+// blockStart[t + 1], elements [(b - blockStart[t]) * chunk, + chunk).
 // Layout (must match backend/cuda/TensorList.java): 8-byte aligned, 2704 bytes at TL_MAX = 48.
 #define TL_MAX 48
 struct TensorList {
@@ -110,14 +112,8 @@ extern "C" __global__ void adamw_multi(const __grid_constant__ TensorList tl, in
     void* m = (void*) tl.a[t];
     void* v = (void*) tl.b[t];
     const void* g = (const void*) tl.g[t];
-    const double stepSize = tl.s0[t], bc2Sqrt = tl.s1[t];
     for (int i = start + threadIdx.x; i < end; i += blockDim.x) {
-        double gi = load_f(g, dt, i);
-        store_f(m, dt, i, (float) (b1 * (double) load_f(m, dt, i) + (1.0 - b1) * gi));
-        store_f(v, dt, i, (float) (b2 * (double) load_f(v, dt, i) + (1.0 - b2) * gi * gi));
-        double mi = load_f(m, dt, i), vi = load_f(v, dt, i);
-        double denom = sqrt(vi) / bc2Sqrt + eps;
-        store_f(p, dt, i, (float) ((double) load_f(p, dt, i) * decay - stepSize * mi / denom));
+        adamw_element(p, m, v, g, dt, i, i, i, i, b1, b2, eps, decay, tl.s0[t], tl.s1[t]);
     }
 }
 
@@ -132,15 +128,6 @@ extern "C" __global__ void sgd_multi(const __grid_constant__ TensorList tl, int 
     const void* g = (const void*) tl.g[t];
     const int first = tl.s0[t] != 0.0;
     for (int i = start + threadIdx.x; i < end; i += blockDim.x) {
-        double pv = load_f(p, dt, i);
-        float d = (float) ((double) load_f(g, dt, i) + wd * pv);
-        double upd = d;
-        if (buf != nullptr) {
-            float b = first ? d : (float) (momentum * (double) load_f(buf, dt, i) + (1.0 - dampening) * (double) d);
-            store_f(buf, dt, i, b);
-            b = load_f(buf, dt, i);
-            upd = nesterov ? (double) (float) ((double) d + momentum * (double) b) : (double) b;
-        }
-        store_f(p, dt, i, (float) (pv - lr * upd));
+        sgd_element(p, buf, g, dt, i, i, i, lr, momentum, dampening, wd, nesterov, first);
     }
 }

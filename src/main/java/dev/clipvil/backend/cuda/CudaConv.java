@@ -49,7 +49,7 @@ final class CudaConv {
     private static final int TILE = 64;
 
     /** Sizes of one convolution: x [n, c, h, w], weight [k, c / groups, r, s], out [n, k, p, q]. */
-    private record Geo(int n, int c, int h, int w, int k, int r, int s, int p, int q, Conv2dParams cp) {
+    record Geo(int n, int c, int h, int w, int k, int r, int s, int p, int q, Conv2dParams cp) {
         static Geo of(String op, int[] x, int[] wt, Conv2dParams cp) {
             if (x.length != 4 || wt.length != 4) {
                 throw new ShapeException(op + ": input " + Shapes.str(x) + " and weight " + Shapes.str(wt) + " must be 4-D (NCHW, [K, C/groups, R, S])");

@@ -80,17 +80,8 @@ final class CudnnConv {
     /** One convolution as cuDNN sees it: x [n, c, h, w], weight [k, c / groups, r, s], y [n, k, p, q]. */
     record Key(DType dtype, boolean nhwc, boolean tf32, int n, int c, int h, int w, int k, int r, int s, int p, int q, Conv2dParams cp) {
         static Key of(String op, DType dtype, int[] x, int[] wt, Conv2dParams cp) {
-            if (x.length != 4 || wt.length != 4) {
-                throw new ShapeException(op + ": input " + Shapes.str(x) + " and weight " + Shapes.str(wt) + " must be 4-D (NCHW, [K, C/groups, R, S])");
-            }
-            int g = cp.groups();
-            if (x[1] % g != 0 || wt[0] % g != 0 || wt[1] * g != x[1]) {
-                throw new ShapeException(op + ": input " + Shapes.str(x) + " and weight " + Shapes.str(wt) + " do not fit " + g + " group(s)");
-            }
-            int p = cp.outH(x[2], wt[2]), q = cp.outW(x[3], wt[3]);
-            if (p <= 0 || q <= 0) {
-                throw new ShapeException(op + ": input " + Shapes.str(x) + " is smaller than the dilated kernel " + Shapes.str(wt) + " with padding " + cp.padH() + "x" + cp.padW());
-            }
+            CudaConv.Geo geo = CudaConv.Geo.of(op, x, wt, cp); // the same shape checks and messages as our kernels'
+            int p = geo.p(), q = geo.q();
             for (int v : x) if (v < 1) throw new ShapeException(op + ": empty input " + Shapes.str(x));
             if (wt[0] < 1) throw new ShapeException(op + ": empty weight " + Shapes.str(wt));
             boolean bf16 = dtype == DType.BF16;
