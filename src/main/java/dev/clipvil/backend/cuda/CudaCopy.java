@@ -53,6 +53,7 @@ final class CudaCopy {
         CudaOps.requireOn(ctx, "copy", src, dst);
         int[] shape = dst.shape();
         Geometry g = Geometry.of(shape, dst.strides(), CudaOps.bstrides("copy", src, shape));
+        if (ctx.dryRun()) DryRun.copied(src.dtype(), dst.dtype(), dst.numel());
         if (src.dtype() == dst.dtype()) {
             CudaOps.launch(ctx, COPY_RAW, g, KernelArgs.begin().ptr(CudaOps.addr(dst)).ptr(CudaOps.addr(src)).i32(dst.dtype().byteSize()).geom(g));
         } else {

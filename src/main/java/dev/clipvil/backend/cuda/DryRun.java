@@ -112,6 +112,24 @@ final class DryRun {
     /** Fails a GEMM issued while a dry-run graph's scalars are refreshed (the real path fails in {@code CudaContext.cublas()}). */
     static volatile CudaGraph refresh;
 
+    private static final AtomicLong COPY_BYTES = new AtomicLong(), CAST_BYTES = new AtomicLong();
+
+    /**
+     * A device-to-device copy or cast kernel issued eagerly: its traffic, counted as destination
+     * elements x (source + destination element size) (an upper bound for a broadcast source).
+     */
+    static void copied(DType src, DType dst, long elements) {
+        long b = elements * (src.byteSize() + dst.byteSize());
+        COPY_BYTES.addAndGet(b);
+        if (src != dst) CAST_BYTES.addAndGet(b);
+    }
+
+    /** Bytes moved by copy and cast kernels so far (see {@link #copied}). */
+    static long copyBytes() { return COPY_BYTES.get(); }
+
+    /** The part of {@link #copyBytes} moved by dtype conversions. */
+    static long castBytes() { return CAST_BYTES.get(); }
+
     /** Launch counts per kernel ("family/name") so far. */
     static Map<String, Integer> launches() { return Map.copyOf(LAUNCHES); }
 

@@ -30,6 +30,19 @@ public final class DryRunDevice {
         return n;
     }
 
+    /** Bytes moved by device copy and cast kernels the dry-run contexts have issued so far. */
+    public static long copyBytes() { return DryRun.copyBytes(); }
+
+    /** The part of {@link #copyBytes} moved by dtype conversions (F32 <-> BF16 casts). */
+    public static long castBytes() { return DryRun.castBytes(); }
+
+    /** Launches of every kernel the dry-run contexts have checked so far. */
+    public static int launches() {
+        int n = 0;
+        for (int v : DryRun.launches().values()) n += v;
+        return n;
+    }
+
     /** GEMMs the dry-run contexts have issued so far with {@code dtype} operands. */
     public static long gemms(dev.clipvil.tensor.DType dtype) { return DryRun.gemms(dtype); }
 
