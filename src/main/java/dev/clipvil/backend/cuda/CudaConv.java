@@ -120,12 +120,15 @@ final class CudaConv {
     }
 
     /** An NCHW tensor (any view) as a new contiguous NHWC tensor [N, H, W, C] of the same dtype (F32 or BF16). */
-    static Tensor nchwToNhwc(CudaContext ctx, Tensor x) {
+    static Tensor nchwToNhwc(CudaContext ctx, Tensor x) { return nchwToNhwc(ctx, x, x.dtype()); }
+
+    /** An NCHW tensor (any view) as a new contiguous NHWC tensor [N, H, W, C] of dtype {@code to} (F32 or BF16). */
+    static Tensor nchwToNhwc(CudaContext ctx, Tensor x, DType to) {
         if (x.dim() != 4) throw new ShapeException("nchw_to_nhwc: 4-D input expected, got " + Shapes.str(x.shape()));
         int[] s = x.shape();
-        Tensor xd = KernelSupport.dense(ctx, x, x.dtype());
+        Tensor xd = KernelSupport.dense(ctx, x, to);
         try {
-            Tensor out = KernelSupport.empty(ctx, x.dtype(), s[0], s[2], s[3], s[1]);
+            Tensor out = KernelSupport.empty(ctx, to, s[0], s[2], s[3], s[1]);
             transpose(ctx, xd, out, s[0], s[1], s[2] * s[3]);
             return out;
         } finally {
@@ -148,13 +151,11 @@ final class CudaConv {
     }
 
     private static Tensor forwardBf16(CudaContext ctx, Tensor x, Tensor weight, Tensor bias, Geo g) {
-        Tensor xd = null, wd = null, bd = null, xn = null, wn = null, on = null;
+        Tensor wd = null, bd = null, xn = null, wn = null, on = null;
         try {
-            xd = KernelSupport.dense(ctx, x, DType.BF16);
             wd = KernelSupport.dense(ctx, weight, DType.BF16);
             bd = KernelSupport.dense(ctx, bias, DType.F32);
-            xn = KernelSupport.empty(ctx, DType.BF16, g.n, g.h, g.w, g.c);
-            transpose(ctx, xd, xn, g.n, g.c, g.h * g.w);                  // NCHW -> NHWC
+            xn = nchwToNhwc(ctx, x, DType.BF16);
             wn = KernelSupport.empty(ctx, DType.BF16, g.k, g.r, g.s, g.cg());
             transpose(ctx, wd, wn, g.k, g.cg(), g.r * g.s);               // KCRS -> KRSC
             on = KernelSupport.empty(ctx, DType.BF16, g.n, g.p, g.q, g.k);
@@ -162,11 +163,9 @@ final class CudaConv {
             g.push(a);
             KernelLaunch.launch(ctx, FWD[1], KernelSupport.ceilDiv((long) g.n * g.p * g.q, TILE), KernelSupport.ceilDiv(g.kg(), TILE), g.groups(),
                     128, 1, 1, 0, a);
-            Tensor out = KernelSupport.empty(ctx, DType.BF16, g.outShape());
-            transpose(ctx, on, out, g.n, g.p * g.q, g.k);                 // NHWC -> NCHW
-            return out;
+            return nhwcToNchw(ctx, on);
         } finally {
-            KernelSupport.close(xd, wd, bd, xn, wn, on);
+            KernelSupport.close(wd, bd, xn, wn, on);
         }
     }
 
@@ -240,12 +239,10 @@ final class CudaConv {
 
     /** BF16 input gradient on tensor cores (clipvil_conv2d_bwd_input_nhwc_bf16); NCHW in and out. */
     private static Tensor backwardInputBf16(CudaContext ctx, Tensor gy, Tensor weight, Geo g) {
-        Tensor gd = null, wd = null, gyn = null, wt = null, gxn = null;
+        Tensor wd = null, gyn = null, wt = null, gxn = null;
         try {
-            gd = KernelSupport.dense(ctx, gy, DType.BF16);
             wd = KernelSupport.dense(ctx, weight, DType.BF16);
-            gyn = KernelSupport.empty(ctx, DType.BF16, g.n, g.p, g.q, g.k);
-            transpose(ctx, gd, gyn, g.n, g.k, g.p * g.q);                        // NCHW -> NHWC
+            gyn = nchwToNhwc(ctx, gy, DType.BF16);
             wt = KernelSupport.empty(ctx, DType.BF16, g.groups(), g.cg(), g.r, g.s, g.kg());
             transpose(ctx, wd, wt, g.groups(), g.kg(), g.cg() * g.r * g.s);      // per group [Kg][Cg R S] -> [Cg R S][Kg]
             gxn = KernelSupport.empty(ctx, DType.BF16, g.n, g.h, g.w, g.c);
@@ -255,24 +252,18 @@ final class CudaConv {
             g.push(a);
             KernelLaunch.launch(ctx, BWD_INPUT_BF16, KernelSupport.ceilDiv(classPixels, TILE), KernelSupport.ceilDiv(g.cg(), TILE), g.groups() * sh * sw,
                     128, 1, 1, 0, a);
-            Tensor gx = KernelSupport.empty(ctx, DType.BF16, g.n, g.c, g.h, g.w);
-            transpose(ctx, gxn, gx, g.n, g.h * g.w, g.c);                       // NHWC -> NCHW
-            return gx;
+            return nhwcToNchw(ctx, gxn);
         } finally {
-            KernelSupport.close(gd, wd, gyn, wt, gxn);
+            KernelSupport.close(wd, gyn, wt, gxn);
         }
     }
 
     /** BF16 weight gradient on tensor cores (clipvil_conv2d_bwd_weight_nhwc_bf16): F32 [K, Cg, R, S], cast to BF16. */
     private static Tensor backwardWeightBf16(CudaContext ctx, Tensor gy, Tensor x, Geo g) {
-        Tensor gd = null, xd = null, gyn = null, xn = null, gw = null;
+        Tensor gyn = null, xn = null, gw = null;
         try {
-            gd = KernelSupport.dense(ctx, gy, DType.BF16);
-            xd = KernelSupport.dense(ctx, x, DType.BF16);
-            gyn = KernelSupport.empty(ctx, DType.BF16, g.n, g.p, g.q, g.k);
-            transpose(ctx, gd, gyn, g.n, g.k, g.p * g.q);                        // NCHW -> NHWC
-            xn = KernelSupport.empty(ctx, DType.BF16, g.n, g.h, g.w, g.c);
-            transpose(ctx, xd, xn, g.n, g.c, g.h * g.w);                         // NCHW -> NHWC
+            gyn = nchwToNhwc(ctx, gy, DType.BF16);
+            xn = nchwToNhwc(ctx, x, DType.BF16);
             gw = KernelSupport.empty(ctx, DType.F32, g.k, g.cg(), g.r, g.s);
             int splits = weightSplits(ctx, g);
             if (splits > 1) KernelSupport.zero(ctx, gw);
@@ -282,7 +273,7 @@ final class CudaConv {
                     g.groups() * splits, 128, 1, 1, 0, a);
             return KernelSupport.dense(ctx, gw, DType.BF16);
         } finally {
-            KernelSupport.close(gd, xd, gyn, xn, gw);
+            KernelSupport.close(gyn, xn, gw);
         }
     }
 

@@ -39,7 +39,7 @@ class CudaConvTest {
 
     record Case(int n, int c, int h, int w, int k, int r, int s, Conv2dParams p) {}
 
-    private static final Case[] CASES = {
+    static final Case[] CASES = {
         new Case(2, 3, 11, 13, 5, 3, 3, Conv2dParams.of(1, 1)),
         new Case(2, 4, 15, 9, 6, 3, 3, Conv2dParams.of(2, 0)),
         new Case(1, 8, 12, 12, 8, 3, 3, new Conv2dParams(1, 2, 2, 1, 2, 1, 2)),

@@ -15,6 +15,8 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.util.Arrays;
+
 import static dev.clipvil.backend.cuda.KernelTestSupport.assertClose;
 import static dev.clipvil.backend.cuda.KernelTestSupport.f64;
 import static dev.clipvil.backend.cuda.KernelTestSupport.gpu;
@@ -50,35 +52,25 @@ class CudnnConvTest {
         CudaBackend.allowTf32(tf32Before);
     }
 
-    record Case(int n, int c, int h, int w, int k, int r, int s, Conv2dParams p) {}
-
-    private static final Case[] CASES = {
-        new Case(2, 3, 11, 13, 5, 3, 3, Conv2dParams.of(1, 1)),
-        new Case(2, 4, 15, 9, 6, 3, 3, Conv2dParams.of(2, 0)),
-        new Case(1, 8, 12, 12, 8, 3, 3, new Conv2dParams(1, 2, 2, 1, 2, 1, 2)),
-        new Case(2, 6, 7, 7, 6, 3, 3, new Conv2dParams(1, 1, 1, 1, 1, 1, 6)),
-        new Case(3, 16, 9, 9, 24, 1, 1, Conv2dParams.of(1, 0)),
-        new Case(4, 16, 32, 32, 16, 3, 3, Conv2dParams.of(1, 1)),
-        new Case(2, 3, 32, 32, 70, 7, 7, new Conv2dParams(2, 2, 3, 3, 1, 1, 1)),
-        new Case(1, 32, 10, 10, 64, 3, 3, new Conv2dParams(2, 2, 1, 1, 1, 1, 2)),
-    };
+    /** CudaConvTest's first eight shapes (groups, depthwise, 1x1, stride, dilation, the 7x7 stem): the same convolutions for cuDNN. */
+    private static final CudaConvTest.Case[] CASES = Arrays.copyOf(CudaConvTest.CASES, 8);
 
     @Test
     void f32MatchesCpu() {
         CudaContext ctx = gpu();
-        for (Case c : CASES) run(ctx, c, DType.F32, 1e-5, false);
+        for (CudaConvTest.Case c : CASES) run(ctx, c, DType.F32, 1e-5, false);
     }
 
     @Test
     void bf16MatchesCpu() {
         CudaContext ctx = gpu();
-        for (Case c : CASES) run(ctx, c, DType.BF16, 2e-2, false);
+        for (CudaConvTest.Case c : CASES) run(ctx, c, DType.BF16, 2e-2, false);
     }
 
     @Test
     void bf16ChannelsLastViewsMatchCpu() {
         CudaContext ctx = gpu();
-        for (Case c : CASES) run(ctx, c, DType.BF16, 2e-2, true);
+        for (CudaConvTest.Case c : CASES) run(ctx, c, DType.BF16, 2e-2, true);
     }
 
     @Test
@@ -86,10 +78,10 @@ class CudnnConvTest {
         CudaContext ctx = gpu();
         ConvImpl outer = ConvImpl.current();
         try (MemoryScope scope = MemoryScope.open(); ConvImpl.Scope s = ConvImpl.scoped(ConvImpl.CUDNN)) {
-            Case c = CASES[0];
-            Tensor x = random(DType.F32, 3, -1, 1, c.n, c.c, c.h, c.w), w = random(DType.F32, 4, -1, 1, c.k, c.c, c.r, c.s);
-            Tensor ref = CpuBackend.get().conv2d(f64(x), f64(w), null, c.p);
-            assertClose("backend conv2d (cudnn)", Backends.of(ctx.device()).conv2d(up(ctx, x, DType.F32), up(ctx, w, DType.F32), null, c.p), ref, 1e-5);
+            CudaConvTest.Case c = CASES[0];
+            Tensor x = random(DType.F32, 3, -1, 1, c.n(), c.c(), c.h(), c.w()), w = random(DType.F32, 4, -1, 1, c.k(), c.c(), c.r(), c.s());
+            Tensor ref = CpuBackend.get().conv2d(f64(x), f64(w), null, c.p());
+            assertClose("backend conv2d (cudnn)", Backends.of(ctx.device()).conv2d(up(ctx, x, DType.F32), up(ctx, w, DType.F32), null, c.p()), ref, 1e-5);
         }
         assertSame(outer, ConvImpl.current());
     }
@@ -101,17 +93,17 @@ class CudnnConvTest {
         }
     }
 
-    private static void run(CudaContext ctx, Case c, DType dt, double tol, boolean channelsLast) {
+    private static void run(CudaContext ctx, CudaConvTest.Case c, DType dt, double tol, boolean channelsLast) {
         String what = dt + (channelsLast ? " channels-last " : " ") + c;
-        Conv2dParams p = c.p;
+        Conv2dParams p = c.p();
         int g = p.groups();
-        int[] xs = {c.n, c.c, c.h, c.w}, ws = {c.k, c.c / g, c.r, c.s};
-        int[] ys = {c.n, c.k, p.outH(c.h, c.r), p.outW(c.w, c.s)};
+        int[] xs = {c.n(), c.c(), c.h(), c.w()}, ws = {c.k(), c.c() / g, c.r(), c.s()};
+        int[] ys = {c.n(), c.k(), p.outH(c.h(), c.r()), p.outW(c.w(), c.s())};
         try (MemoryScope scope = MemoryScope.open()) {
-            long seed = 17L * c.c + c.k;
+            long seed = 17L * c.c() + c.k();
             Tensor x = random(dt, seed, -1, 1, xs);
             Tensor w = random(dt, seed + 1, -1, 1, ws);
-            Tensor b = random(dt, seed + 2, -1, 1, c.k);
+            Tensor b = random(dt, seed + 2, -1, 1, c.k());
             Tensor gy = random(dt, seed + 3, -1, 1, ys);
             Tensor x64 = f64(x), w64 = f64(w), gy64 = f64(gy);
             Tensor refY = CpuBackend.get().conv2d(x64, w64, f64(b), p);
