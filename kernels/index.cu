@@ -7,24 +7,34 @@ __device__ __forceinline__ long long load_index(const void* idx, int idt, int j)
     return idt == DT_I64 ? ((const long long*) idx)[j] : (long long) ((const int*) idx)[j];
 }
 
-// Smallest position j with idx[j] outside [0, size) (and not equal to `ignore` when skipIgnore), into *bad
-// (which the caller presets to n).
+// Records the first index found outside [0, size) (other than `ignore` when skipIgnore) in the device's
+// fault record (IndexFaults): fault[0] = (check << 32) | position, fault[1] = the index; the first failing
+// thread wins. Nothing is read back here: the host looks at the record at its next synchronisation.
 extern "C" __global__ void index_check(const void* idx, int idt, int idxStride, int n, long long size, long long ignore,
-                                       int skipIgnore, int* bad) {
+                                       int skipIgnore, int check, unsigned long long* fault) {
     FOR_N(j, n) {
         long long k = load_index(idx, idt, j * idxStride);
         if (skipIgnore && k == ignore) continue;
-        if (k < 0 || k >= size) atomicMin(bad, j);
+        if (k < 0 || k >= size) {
+            unsigned long long word = ((unsigned long long) (unsigned) check << 32) | (unsigned long long) (unsigned) j;
+            if (atomicCAS(fault, 0ull, word) == 0ull) fault[1] = (unsigned long long) k;
+        }
     }
 }
 
 // Over the output shape: operand 0 = x strides (0 along dim), 1 = coordinate, 2 = output strides.
+// An index outside [0, size) (index_check has recorded it) gives zeros instead of a read outside x.
 extern "C" __global__ void index_select(void* out, const void* x, int bytes, const void* idx, int idt, int idxStride,
-                                        int xDimStride, Geom g) {
+                                        int xDimStride, long long size, Geom g) {
     FOR_N(i, g.numel) {
         int off[3];
         geom_offsets(g, 3, i, off);
-        int src = off[0] + (int) load_index(idx, idt, off[1] * idxStride) * xDimStride;
+        long long k = load_index(idx, idt, off[1] * idxStride);
+        if (k < 0 || k >= size) {
+            for (int b = 0; b < bytes; b++) ((unsigned char*) out)[(long long) off[2] * bytes + b] = 0;
+            continue;
+        }
+        int src = off[0] + (int) k * xDimStride;
         switch (bytes) {
             case 1: ((unsigned char*) out)[off[2]] = ((const unsigned char*) x)[src]; break;
             case 2: ((unsigned short*) out)[off[2]] = ((const unsigned short*) x)[src]; break;
@@ -35,13 +45,16 @@ extern "C" __global__ void index_select(void* out, const void* x, int bytes, con
 }
 
 // Over the source shape: operand 0 = src strides, 1 = coordinate, 2 = output strides (0 along dim).
-// acc is F32 and zeroed by the caller; repeated indices add up through atomics.
+// acc is F32 and zeroed by the caller; repeated indices add up through atomics. An index outside
+// [0, size) (recorded by index_check) adds nothing.
 extern "C" __global__ void index_add(float* acc, const void* src, int sdt, const void* idx, int idt, int idxStride,
-                                     int accDimStride, Geom g) {
+                                     int accDimStride, long long size, Geom g) {
     FOR_N(i, g.numel) {
         int off[3];
         geom_offsets(g, 3, i, off);
-        int dst = off[2] + (int) load_index(idx, idt, off[1] * idxStride) * accDimStride;
+        long long k = load_index(idx, idt, off[1] * idxStride);
+        if (k < 0 || k >= size) continue;
+        int dst = off[2] + (int) k * accDimStride;
         atomicAdd(acc + dst, load_f(src, sdt, off[0]));
     }
 }

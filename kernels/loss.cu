@@ -25,7 +25,7 @@ extern "C" __global__ void cross_entropy_forward(void* out, int odt, const void*
         int base = r * c;
         if (!soft) {
             long long k = target_class(target, tdt, r, tStride);
-            if (k == ignore) {
+            if (k == ignore || k < 0 || k >= c) { // out of range: recorded by index_check, never read
                 if (threadIdx.x == 0) store_f(out, odt, r, 0.0f);
                 continue; // uniform across the block: no barrier skipped by some threads only
             }
@@ -52,7 +52,7 @@ extern "C" __global__ void cross_entropy_backward(void* gx, int odt, const void*
     for (int r = blockIdx.x; r < n; r += gridDim.x) {
         int base = r * c;
         long long cls = soft ? -1 : target_class(target, tdt, r, tStride);
-        if (!soft && cls == ignore) {
+        if (!soft && (cls == ignore || cls < 0 || cls >= c)) {
             for (int k = threadIdx.x; k < c; k += blockDim.x) store_f(gx, odt, base + k, 0.0f);
             continue;
         }

@@ -27,6 +27,7 @@ public final class CudaContext {
     private final int smCount;
     private final CudaMemory memory;
     private final CudaModules modules;
+    private final IndexFaults indexFaults;
     private PinnedStaging staging;
     private cublasContext blas;
     private CudaLt lt;
@@ -83,6 +84,7 @@ public final class CudaContext {
         this.smCount = 132;
         this.memory = new CudaMemory(this, new DryRun.FakeMemory());
         this.modules = new CudaModules(this);
+        this.indexFaults = new IndexFaults(this, true);
     }
 
     /** True for a context with no GPU behind it ({@link #installDryRun}). */
@@ -113,6 +115,7 @@ public final class CudaContext {
         name = new String(nm, 0, len, java.nio.charset.StandardCharsets.UTF_8);
         memory = new CudaMemory(this);
         modules = new CudaModules(this);
+        indexFaults = new IndexFaults(this, false);
     }
 
     public int index() { return index; }
@@ -124,6 +127,9 @@ public final class CudaContext {
     public CudaMemory memory() { return memory; }
     public CudaModules modules() { return modules; }
     CUstream_st stream() { return stream; }
+
+    /** Where this device's index checks record an out-of-range index (reported by {@link #synchronize}). */
+    IndexFaults indexFaults() { return indexFaults; }
 
     synchronized PinnedStaging staging() {
         if (staging == null) staging = new PinnedStaging(this);
@@ -174,12 +180,17 @@ public final class CudaContext {
         CURRENT.set(this);
     }
 
-    /** Waits for all work queued on this device's stream; reports an asynchronous error of earlier work. */
+    /**
+     * Waits for all work queued on this device's stream; reports an asynchronous error of earlier work,
+     * and an out-of-range index that a device-side check of earlier work found ({@link IndexFaults}).
+     */
     public void synchronize() {
         requireNotCapturing("a host synchronisation (cudaStreamSynchronize: reading a result on the host, a blocking copy)");
         if (dryRun) return;
         makeCurrent();
+        indexFaults.beforeSync();
         CudaCheck.rt(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize(" + device + ") (an earlier kernel or copy failed)");
+        indexFaults.afterSync();
     }
 
     /** The graph being captured on this device's stream, or null. */

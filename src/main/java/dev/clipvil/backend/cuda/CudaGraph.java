@@ -313,6 +313,7 @@ public final class CudaGraph implements AutoCloseable {
                 uploads++;
             }
             CudaCheck.rt(cudart.cudaGraphLaunch(exec, ctx.stream()), "cudaGraphLaunch(" + name + ")");
+            ctx.indexFaults().replayed();
             if (KernelLaunch.SYNC) ctx.synchronize();
         }
         replays++;

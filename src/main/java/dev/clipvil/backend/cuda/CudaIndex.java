@@ -10,8 +10,10 @@ import java.util.Arrays;
 
 /**
  * Gather (index_select; embedding lookup is dim 0), scatter-add into zeros (its backward) and
- * concatenation (kernels/index.cu, cast.cu). Indices are validated on the device first; a bad one is
- * reported like the CPU backend does (this costs one small device-to-host copy per call).
+ * concatenation (kernels/index.cu, cast.cu). Indices are validated on the device without a host
+ * round trip: a bad one is recorded ({@link IndexFaults}) and reported, worded like the CPU backend's
+ * error, at the next synchronisation, while the gather and scatter skip it; so lookups and losses
+ * neither stall the stream nor stop a step from being captured in a CUDA graph.
  */
 final class CudaIndex {
     static final Kernel CHECK = Kernel.of("index", "index_check");
@@ -20,21 +22,17 @@ final class CudaIndex {
 
     private CudaIndex() {}
 
-    /** Fails when an index (other than {@code ignore}, if {@code skipIgnore}) lies outside [0, size). */
+    /**
+     * Queues the check that every index (other than {@code ignore}, if {@code skipIgnore}) lies in [0, size);
+     * a failure names {@code op} and {@code context} when the device is next synchronised.
+     */
     static void checkIndices(CudaContext ctx, String op, Tensor index, long size, long ignore, boolean skipIgnore, String context) {
         int n = index.numel();
         if (n == 0) return;
-        try (Tensor bad = CudaOps.empty(ctx, DType.I32, 1)) {
-            CudaCopy.fill(ctx, bad, n);
-            CudaOps.launchN(ctx, CHECK, n, KernelArgs.begin().ptr(CudaOps.addr(index)).i32(CudaOps.dt(index)).i32(CudaOps.stride1(index))
-                    .i32(n).i64(size).i64(ignore).i32(skipIgnore ? 1 : 0).ptr(CudaOps.addr(bad)));
-            if (ctx.dryRun()) return; // nothing ran: there is no verdict to read
-            int at = (int) bad.item();
-            if (at < n) {
-                long k = (long) index.get(at);
-                throw new ShapeException(op + ": index " + k + " (at position " + at + ") is out of range " + context);
-            }
-        }
+        IndexFaults faults = ctx.indexFaults();
+        int site = faults.register(op, context);
+        CudaOps.launchN(ctx, CHECK, n, KernelArgs.begin().ptr(CudaOps.addr(index)).i32(CudaOps.dt(index)).i32(CudaOps.stride1(index))
+                .i32(n).i64(size).i64(ignore).i32(skipIgnore ? 1 : 0).i32(site).ptr(faults.address()));
     }
 
     private static void requireIndex(String op, Tensor index) {
@@ -64,7 +62,7 @@ final class CudaIndex {
         xs[d] = 0;
         Geometry g = Geometry.of(outShape, xs, coordinate(outShape.length, d), out.strides());
         CudaOps.launch(ctx, SELECT, g, KernelArgs.begin().ptr(CudaOps.addr(out)).ptr(CudaOps.addr(x)).i32(x.dtype().byteSize())
-                .ptr(CudaOps.addr(index)).i32(CudaOps.dt(index)).i32(CudaOps.stride1(index)).i32(xDim).geom(g));
+                .ptr(CudaOps.addr(index)).i32(CudaOps.dt(index)).i32(CudaOps.stride1(index)).i32(xDim).i64(shape[d]).geom(g));
         return out;
     }
 
@@ -89,7 +87,7 @@ final class CudaIndex {
         as[d] = 0;
         Geometry g = Geometry.of(src.shape(), src.strides(), coordinate(shape.length, d), as);
         CudaOps.launch(ctx, ADD, g, KernelArgs.begin().ptr(CudaOps.addr(acc)).ptr(CudaOps.addr(src)).i32(CudaOps.dt(src))
-                .ptr(CudaOps.addr(index)).i32(CudaOps.dt(index)).i32(CudaOps.stride1(index)).i32(accDim).geom(g));
+                .ptr(CudaOps.addr(index)).i32(CudaOps.dt(index)).i32(CudaOps.stride1(index)).i32(accDim).i64(shape[d]).geom(g));
         if (src.dtype() == DType.F32) return acc;
         try {
             return CudaCopy.cast(ctx, acc, src.dtype());

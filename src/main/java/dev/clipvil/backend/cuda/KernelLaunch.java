@@ -68,8 +68,10 @@ public final class KernelLaunch {
                     + " shared " + sharedBytes + " B on " + ctx.device() + " failed: " + CudaCheck.drvMessage(err));
         }
         if (SYNC && ctx.capturing() == null) {
+            ctx.indexFaults().beforeSync();
             int e = cudart.cudaStreamSynchronize(ctx.stream());
             if (e != 0) throw new CudaException("kernel " + k + " failed while running (CLIPVIL_CUDA_SYNC=1): " + CudaCheck.rtMessage(e));
+            ctx.indexFaults().afterSync();
         }
     }
 }
