@@ -49,3 +49,32 @@ extern "C" __global__ void random_dropout_mask_dev(void* dst, int ddt, int n, do
         store_f(dst, ddt, i, uniform01(s, (unsigned long long) i, 0) < p ? 0.0f : (float) keep);
     }
 }
+
+// k distinct indices of [0, total) in ascending order (I32): the cells whose keys
+// mix64(seed + golden * (i + 1)) are the k smallest, ties broken by index, so a uniformly random subset,
+// the one the CPU backend draws for the same seed. When seedPtr is not null the seed is read there (a CUDA
+// graph's slot, rewritten before each replay). One block: every key sits in shared memory (total <= 4096).
+#define SUBSET_MAX 4096
+extern "C" __global__ void random_subset(int* dst, int total, int k, unsigned long long seed, const unsigned long long* seedPtr) {
+    __shared__ unsigned long long keys[SUBSET_MAX];
+    __shared__ unsigned char keep[SUBSET_MAX];
+    unsigned long long s = seedPtr != nullptr ? *seedPtr : seed;
+    for (int i = threadIdx.x; i < total; i += blockDim.x) keys[i] = mix64(s + 0x9e3779b97f4a7c15ull * (unsigned long long) (i + 1));
+    __syncthreads();
+    for (int i = threadIdx.x; i < total; i += blockDim.x) {
+        unsigned long long ki = keys[i];
+        int rank = 0;
+        for (int j = 0; j < total; j++) {
+            unsigned long long kj = keys[j];
+            rank += (kj < ki || (kj == ki && j < i)) ? 1 : 0;
+        }
+        keep[i] = rank < k ? 1 : 0;
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < total; i += blockDim.x) {
+        if (!keep[i]) continue;
+        int pos = 0;
+        for (int j = 0; j < i; j++) pos += keep[j];
+        dst[pos] = i;
+    }
+}

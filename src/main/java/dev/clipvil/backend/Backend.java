@@ -208,6 +208,17 @@ public interface Backend {
     /** Dropout keep-mask of {@code shape}: 0 or 1/(1-p), in {@code dtype}. */
     Tensor dropoutMask(int[] shape, DType dtype, double p, long seed);
 
+    /**
+     * {@code k} distinct indices of [0, {@code total}) in ascending order, I32 [k]: those whose keys
+     * SplitMix64(seed + 0x9E3779B97F4A7C15 * (i + 1)) are the k smallest (unsigned; ties by index), so a
+     * uniformly random subset that every backend draws identically for a seed. total is at most
+     * {@link #MAX_SUBSET}. Runs on the device (a CUDA graph reads the seed from its slot).
+     */
+    Tensor randomSubset(int total, int k, long seed);
+
+    /** The largest {@code total} of {@link #randomSubset} (the CUDA kernel keeps every key in shared memory). */
+    int MAX_SUBSET = 4096;
+
     // ---- attention ------------------------------------------------------------------------
 
     /**

@@ -25,6 +25,15 @@ public final class Creation {
     public static Tensor zerosLike(Tensor t) { return full(t.device(), t.dtype(), 0, t.shape()); }
     public static Tensor onesLike(Tensor t) { return full(t.device(), t.dtype(), 1, t.shape()); }
 
+    /**
+     * {@code k} distinct indices of [0, total), ascending, I32 [k] on {@code device}: a uniformly random
+     * subset that is a pure function of {@code seed}, the same on every backend (see
+     * {@link Backend#randomSubset}); drawn on the device, so a CUDA graph can capture it.
+     */
+    public static Tensor randomSubset(Device device, int total, int k, long seed) {
+        return Backends.of(device).randomSubset(total, k, seed);
+    }
+
     /** 0, 1, ..., n-1. */
     public static Tensor arange(DType dtype, int n) {
         Tensor t = Tensor.empty(dtype, n);

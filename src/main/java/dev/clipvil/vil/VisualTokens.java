@@ -1,5 +1,7 @@
 package dev.clipvil.vil;
 
+import dev.clipvil.backend.HostSeeds;
+import dev.clipvil.backend.cpu.CpuRandom;
 import dev.clipvil.nn.Dropout;
 import dev.clipvil.nn.Init;
 import dev.clipvil.nn.LayerNorm;
@@ -14,16 +16,16 @@ import dev.clipvil.tensor.ShapeException;
 import dev.clipvil.tensor.Shapes;
 import dev.clipvil.tensor.Tensor;
 
-import java.util.Arrays;
-import java.util.SplittableRandom;
 
 /**
  * CLIP-ViL_p's visual embedding: a CLIP grid [N, C, h, w] becomes tokens [N, h*w, C] (row-major,
  * token r*w + c is cell (r, c)); learned row embedding r and column embedding c (tables [maxRows, C]
  * and [maxCols, C]) are added to token (r, c) before the projection Linear(C -> H), LayerNorm(H) and
  * dropout. In training, {@link #sampleTokens()} cells (default 100) are kept when the grid has more:
- * the same sorted index set for every image of the batch, drawn from (seed, call number), so a run is
- * reproducible; eval keeps every cell. With {@link #setGridPool} the grid is first average-pooled to k x k
+ * the same sorted index set for every image of the batch, drawn on the grid's device
+ * ({@link Creation#randomSubset}) from a seed that is a function of (module seed, call number), so a
+ * run is reproducible and the same on every backend; the seed goes through {@link HostSeeds#draw}, so a
+ * training step captured in a CUDA graph draws a new set at every replay. Eval keeps every cell. With {@link #setGridPool} the grid is first average-pooled to k x k
  * cells (a small from-scratch fusion binds a few whole-object tokens faster than many parts). Names: "row_embeddings", "col_embeddings", "proj", "LayerNorm",
  * "dropout".
  */
@@ -38,7 +40,9 @@ public final class VisualTokens extends Module {
     private int sampleTokens = DEFAULT_SAMPLE;
     private int gridPool;
     private long seed, calls;
-    private int[] lastIndices;
+    /** The last training forward's draw (seed, cells), or lastCells 0 when it kept every cell. */
+    private long lastSeed;
+    private int lastCells, lastKept;
 
     public VisualTokens(int features, int hidden, double layerNormEps, double dropoutP, double initStd, Init init) {
         this(features, hidden, MAX_POSITIONS, MAX_POSITIONS, layerNormEps, dropoutP, initStd, init);
@@ -76,10 +80,12 @@ public final class VisualTokens extends Module {
         }
         Tensor tokens = Views.transpose(Views.flatten(grid, 2, 3), 1, 2);
         Tensor pos = positions(h, w);
-        lastIndices = null;
+        lastCells = 0;
         if (isTraining() && sampleTokens > 0 && sampleTokens < h * w) {
-            lastIndices = chooseTokens(seed, calls++, h * w, sampleTokens);
-            Tensor idx = Creation.onDevice(Tensor.ofInts(lastIndices, lastIndices.length), grid.device());
+            lastSeed = HostSeeds.draw(this::nextSamplingSeed);
+            lastCells = h * w;
+            lastKept = sampleTokens;
+            Tensor idx = Creation.randomSubset(grid.device(), lastCells, lastKept, lastSeed);
             tokens = Indexing.indexSelect(tokens, 1, idx);
             pos = Indexing.indexSelect(pos, 0, idx);
         }
@@ -94,21 +100,19 @@ public final class VisualTokens extends Module {
         return Views.reshape(Elementwise.add(rows, cols), h * w, features);
     }
 
-    /** {@code k} distinct indices of [0, total), sorted, from a partial Fisher-Yates shuffle seeded by (seed, call). */
-    static int[] chooseTokens(long seed, long call, int total, int k) {
-        SplittableRandom rng = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (call + 1)));
-        int[] perm = new int[total];
-        for (int i = 0; i < total; i++) perm[i] = i;
-        for (int i = 0; i < k; i++) {
-            int j = i + rng.nextInt(total - i);
-            int t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-        }
-        int[] out = Arrays.copyOf(perm, k);
-        Arrays.sort(out);
-        return out;
+    /** Counts a sampling call and returns its subset seed. */
+    private long nextSamplingSeed() { return samplingSeed(seed, calls++); }
+
+    /** The subset seed of sampling call {@code call} (the first is 0) of a module seeded {@code seed}: SplitMix64's finaliser. */
+    static long samplingSeed(long seed, long call) {
+        long z = seed + 0x9E3779B97F4A7C15L * (call + 1);
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
+
+    /** The {@code k} cells of [0, total), sorted, that sampling call {@code call} of a module seeded {@code seed} keeps. */
+    static int[] chooseTokens(long seed, long call, int total, int k) { return CpuRandom.subsetIndices(total, k, samplingSeed(seed, call)); }
 
     /** The side the grid is average-pooled to before it becomes tokens (0: the grid as it comes). */
     public int gridPool() { return gridPool; }
@@ -147,8 +151,8 @@ public final class VisualTokens extends Module {
         return this;
     }
 
-    /** The cell indices the last forward kept, or null when it kept all. */
-    int[] lastIndices() { return lastIndices == null ? null : lastIndices.clone(); }
+    /** The cell indices the last forward kept, or null when it kept all (recomputed on the host from its seed). */
+    int[] lastIndices() { return lastCells == 0 ? null : CpuRandom.subsetIndices(lastCells, lastKept, lastSeed); }
 
     public int features() { return features; }
 }

@@ -215,10 +215,12 @@ class VqaTrainerTest {
     @Test
     void cudaGraphsCaptureTheStepWithDropoutAndReplayItOnACudaDevice() throws IOException {
         // a dry-run device: capture fails on any host read, upload, synchronisation or CPU fallback in the step,
-        // and on a dropout mask whose seed would be frozen into the graph
+        // and on a dropout mask or token subset whose seed would be frozen into the graph
         dev.clipvil.tensor.Device gpu = dev.clipvil.backend.cuda.DryRunDevice.install();
         Path data = data();
-        VqaTrainConfig c = tiny(data, 2, 1, "adamw");
+        JsonObject sampled = tiny(data, 2, 1, "adamw").toJson();
+        sampled.addProperty("sampleTokens", 5); // fewer than the grid's cells: a new subset drawn on the device every step
+        VqaTrainConfig c = VqaTrainConfig.fromJson(sampled);
         assertTrue(c.dropout() > 0, "hidden, attention and visual-token dropout on");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PrintStream log = new PrintStream(out, true, StandardCharsets.UTF_8);
@@ -239,6 +241,7 @@ class VqaTrainerTest {
         JsonObject rng = rng(tmp.resolve("graphs"));
         assertEquals(rng(tmp.resolve("eager")), rng);
         assertTrue(rng.keySet().stream().anyMatch(k -> k.startsWith("dropout:") && rng.get(k).getAsLong() > 0), rng.toString());
+        assertEquals(r.steps(), rng.get("visual_tokens:calls").getAsLong(), "one token subset per step, replays included: " + rng);
 
         JsonObject j = c.toJson();
         j.addProperty("gradAccum", 2);

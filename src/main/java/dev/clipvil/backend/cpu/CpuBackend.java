@@ -44,6 +44,7 @@ public final class CpuBackend implements Backend {
     @Override public void fillUniform(Tensor dst, double lo, double hi, long seed) { CpuRandom.fillUniform(dst, lo, hi, seed); }
     @Override public void fillNormal(Tensor dst, double mean, double std, long seed) { CpuRandom.fillNormal(dst, mean, std, seed); }
     @Override public Tensor dropoutMask(int[] shape, DType dtype, double p, long seed) { return CpuRandom.dropoutMask(shape, dtype, p, seed); }
+    @Override public Tensor randomSubset(int total, int k, long seed) { return CpuRandom.randomSubset(total, k, seed); }
 
     // GEMM
     @Override public Tensor matmul(Tensor a, Tensor b, Tensor bias) { return CpuGemm.matmul(a, b, bias); }

@@ -7,7 +7,7 @@ import dev.clipvil.tensor.Tensor;
 import java.util.SplittableRandom;
 
 /** Random fills. Deterministic for a seed, whatever the thread count. */
-final class CpuRandom {
+public final class CpuRandom {
     private CpuRandom() {}
 
     static void fillUniform(Tensor dst, double lo, double hi, long seed) {
@@ -32,6 +32,47 @@ final class CpuRandom {
         }
         CpuCopy.copy(tmp, dst);
         tmp.close();
+    }
+
+    /** See {@link dev.clipvil.backend.Backend#randomSubset}; kernels/random.cu random_subset draws the same indices. */
+    static Tensor randomSubset(int total, int k, long seed) {
+        int[] out = subsetIndices(total, k, seed);
+        return Tensor.ofInts(out, out.length);
+    }
+
+    /** The indices of {@link #randomSubset} as an array. */
+    public static int[] subsetIndices(int total, int k, long seed) {
+        requireSubset(total, k);
+        long[] keys = new long[total];
+        Integer[] order = new Integer[total];
+        for (int i = 0; i < total; i++) {
+            keys[i] = subsetKey(seed, i);
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (a, b) -> {
+            int c = Long.compareUnsigned(keys[a], keys[b]);
+            return c != 0 ? c : Integer.compare(a, b);
+        });
+        int[] out = new int[k];
+        for (int j = 0; j < k; j++) out[j] = order[j];
+        java.util.Arrays.sort(out);
+        return out;
+    }
+
+    /** The key of cell {@code i}: SplitMix64's finaliser of seed + golden * (i + 1). */
+    static long subsetKey(long seed, int i) {
+        long z = seed + 0x9E3779B97F4A7C15L * (i + 1L);
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /** The arguments every backend's randomSubset accepts. */
+    public static void requireSubset(int total, int k) {
+        if (total < 0 || total > dev.clipvil.backend.Backend.MAX_SUBSET || k < 0 || k > total) {
+            throw new IllegalArgumentException("random subset: need 0 <= k <= total <= " + dev.clipvil.backend.Backend.MAX_SUBSET
+                    + ", got k=" + k + " of total=" + total);
+        }
     }
 
     static Tensor dropoutMask(int[] shape, DType dtype, double p, long seed) {

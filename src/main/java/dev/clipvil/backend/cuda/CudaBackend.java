@@ -81,6 +81,7 @@ public final class CudaBackend implements Backend {
     @Override public void fillUniform(Tensor dst, double lo, double hi, long seed) { CudaRandom.fillUniform(ctx, dst, lo, hi, seed); }
     @Override public void fillNormal(Tensor dst, double mean, double std, long seed) { CudaRandom.fillNormal(ctx, dst, mean, std, seed); }
     @Override public Tensor dropoutMask(int[] shape, DType dtype, double p, long seed) { return CudaRandom.dropoutMask(ctx, shape, dtype, p, seed); }
+    @Override public Tensor randomSubset(int total, int k, long seed) { return CudaRandom.randomSubset(ctx, total, k, seed); }
 
     // GEMM
     @Override public Tensor matmul(Tensor a, Tensor b, Tensor bias) { return CudaGemm.matmul(ctx, a, b, bias); }

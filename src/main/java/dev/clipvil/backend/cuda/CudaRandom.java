@@ -14,6 +14,8 @@ final class CudaRandom {
     static final Kernel NORMAL = Kernel.of("random", "random_normal");
     static final Kernel DROPOUT = Kernel.of("random", "random_dropout_mask");
     static final Kernel DROPOUT_DEV = Kernel.of("random", "random_dropout_mask_dev");
+    static final Kernel SUBSET = Kernel.of("random", "random_subset");
+    static final int SUBSET_THREADS = 256;
 
     private CudaRandom() {}
 
@@ -29,6 +31,21 @@ final class CudaRandom {
         CudaOps.requireOn(ctx, "normal_", dst);
         Geometry g = Geometry.of(dst.shape(), dst.strides());
         CudaOps.launch(ctx, NORMAL, g, KernelArgs.begin().ptr(CudaOps.addr(dst)).i32(CudaOps.dt(dst)).f64(mean).f64(std).i64(seed).geom(g));
+    }
+
+    /**
+     * {@link dev.clipvil.backend.Backend#randomSubset}: one block ranks every key in shared memory
+     * (kernel random_subset); inside a capture the seed comes from a graph slot, like a dropout mask's.
+     */
+    static Tensor randomSubset(CudaContext ctx, int total, int k, long seed) {
+        dev.clipvil.backend.cpu.CpuRandom.requireSubset(total, k);
+        Tensor out = CudaOps.empty(ctx, DType.I32, k);
+        if (k == 0) return out;
+        CudaGraph capturing = ctx.capturing();
+        long slot = capturing == null ? 0 : capturing.seedSlot("a random subset", seed);
+        KernelLaunch.launch(ctx, SUBSET, 1, SUBSET_THREADS, 0,
+                KernelArgs.begin().ptr(CudaOps.addr(out)).i32(total).i32(k).i64(capturing == null ? seed : 0).ptr(slot));
+        return out;
     }
 
     static Tensor dropoutMask(CudaContext ctx, int[] shape, DType dtype, double p, long seed) {

@@ -242,7 +242,7 @@ final class CudnnConv {
             ctx.makeCurrent();
             State st = state(ctx);
             Plan plan = st.plan(key);
-            Choice ch = plan.choice(st.handle, op);
+            Choice ch = plan.choice(ctx, st.handle, op);
             long ws = ch.workspace;
             long wsPtr = ctx.memory().allocate(ws, "cuDNN workspace of " + op.call);
             try {
@@ -282,6 +282,8 @@ final class CudnnConv {
             throw new CudaException("conv2d through cuDNN (--conv cudnn, CLIPVIL_CONV=cudnn) on " + ctx.device() + ": " + why
                     + " (put libcudnn.so.9 on LD_LIBRARY_PATH, or use --conv clipvil for the engine's own kernels)");
         }
+        // cudnnCreate allocates device memory and synchronises: not inside a graph (warm-up steps make it)
+        if (ctx.capturing() != null) throw ctx.capturing().illegal("creating the cuDNN handle (run one step eagerly before capturing)");
         s = new State(ctx);
         STATES.put(ctx, s);
         return s;
@@ -375,9 +377,16 @@ final class CudnnConv {
         }
 
         /** The algorithm of direction {@code op}, chosen on first use. */
-        Choice choice(cudnnContext h, Op op) {
+        Choice choice(CudaContext ctx, cudnnContext h, Op op) {
             int i = op.ordinal();
-            if (choices[i] == null) choices[i] = choose(h, op);
+            if (choices[i] == null) {
+                // cudnnFind* runs and times every algorithm on the stream: not inside a graph
+                if (FIND && ctx.capturing() != null) {
+                    throw ctx.capturing().illegal("cuDNN's algorithm search (CLIPVIL_CUDNN_FIND=1) for " + op.call + " of a shape first seen in the capture"
+                            + " (run one step eagerly before capturing)");
+                }
+                choices[i] = choose(h, op);
+            }
             return choices[i];
         }
 

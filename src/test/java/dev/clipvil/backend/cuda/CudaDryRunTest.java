@@ -108,6 +108,8 @@ class CudaDryRunTest {
             gpu.fillNormal(x[1], 0, 1, 1);
             same("dropout", gpu.dropoutMask(new int[]{3, 7}, DType.F32, 0.1, 1), CPU.dropoutMask(new int[]{3, 7}, DType.F32, 0.1, 1));
             assertEquals(DType.BF16, gpu.dropoutMask(new int[]{3, 7}, DType.BF16, 0.1, 1).dtype());
+            same("random subset", gpu.randomSubset(625, 100, 3), CPU.randomSubset(625, 100, 3));
+            assertThrows(IllegalArgumentException.class, () -> gpu.randomSubset(4097, 10, 3), "more cells than the kernel's shared memory holds");
 
             Tensor[] a = pair(DType.F32, 2, 3, 5, 7), w = transposed(pair(DType.F32, 4, 7)), bias = pair(DType.F32, 4), b3 = pair(DType.F32, 1, 3, 7, 4);
             same("matmul", gpu.matmul(a[1], w[1], bias[1]), CPU.matmul(a[0], w[0], bias[0]));

@@ -181,6 +181,15 @@ class CudaNormPoolOptimParityTest {
             gpu().fillUniform(u2, -1, 3, 43);
             assertNotEquals(u.toDoubleArray()[0], u2.toDoubleArray()[0], "another seed");
         }
+        // random subsets: the very indices of the CPU backend (the same hash and ranking)
+        int[][] cases = {{625, 100}, {49, 49}, {240, 1}, {4096, 4000}, {7, 0}, {196, 100}};
+        for (int[] c : cases) {
+            for (long seed : new long[]{0, 5, -3, 0x5DEECE66DL}) {
+                try (Tensor g = gpu().randomSubset(c[0], c[1], seed); Tensor h = cpu().randomSubset(c[0], c[1], seed)) {
+                    assertArrayEquals(h.toDoubleArray(), g.toDoubleArray(), "random subset " + c[1] + " of " + c[0] + ", seed " + seed);
+                }
+            }
+        }
         try (Tensor mask = gpu().dropoutMask(new int[]{1000, 1000}, DType.F32, 0.1, 5)) {
             double zeros = 0;
             for (double d : mask.toDoubleArray()) {
