@@ -9,7 +9,12 @@
 # jar whose fatbins are older than its sources (a build with -Dclipvil.nvcc.skip=true after a kernel
 # edit) falls back to NVRTC instead of running stale code.
 #
-# Incremental: a fatbin whose stamp matches its sources is kept. Per-file extra flags come
+# Beside each fatbin goes <family>.resources, what ptxas reported per kernel and architecture (nvcc
+# --resource-usage): registers per thread, static shared memory, stack frame and spill bytes, under the
+# same stamp. The engine's dry-run device checks every launch against it (registers x threads and
+# shared memory within an SM's limits on sm_80 and sm_90a), and a test holds the kernels to no spills.
+#
+# Incremental: a fatbin whose stamp matches its sources (and whose resources file exists) is kept. Per-file extra flags come
 # from a first-lines comment `// nvcc-flags: --use_fast_math` (NVRTC reads the same line), so fast math
 # is opted into where a kernel's accuracy allows it, never globally.
 #
@@ -46,7 +51,7 @@ todo=()
 for cu in $(ls -S "$src"/*.cu 2>/dev/null); do
   [ -e "$cu" ] || continue
   fam=$(basename "$cu" .cu); fb="$out/$fam.fatbin"
-  if [ -f "$fb" ] && [ -f "$fb.sha256" ] && [ "$(cat "$fb.sha256")" = "$(stamp "$cu")" ]; then continue; fi
+  if [ -f "$fb" ] && [ -f "$fb.sha256" ] && [ -f "$out/$fam.resources" ] && [ "$(cat "$fb.sha256")" = "$(stamp "$cu")" ]; then continue; fi
   todo+=("$cu")
 done
 [ ${#todo[@]} -eq 0 ] && { echo "build-kernels: fatbins up to date"; exit 0; }
@@ -58,8 +63,33 @@ compile() {
   # shellcheck disable=SC2086
   local st
   st=$(stamp "$cu")
-  "$nvcc" -fatbin -O3 -std=c++17 -I"$src" "${gencode[@]}" $flags -o "$out/$fam.fatbin.tmp" "$cu" \
-    && mv "$out/$fam.fatbin.tmp" "$out/$fam.fatbin" && echo "$st" > "$out/$fam.fatbin.sha256"
+  if ! "$nvcc" -fatbin -O3 -std=c++17 -I"$src" "${gencode[@]}" $flags --resource-usage -o "$out/$fam.fatbin.tmp" "$cu" 2> "$out/$fam.ptxas.log"; then
+    grep -v '^ptxas info\|bytes stack frame' "$out/$fam.ptxas.log" >&2
+    return 1
+  fi
+  grep -v '^ptxas info\|bytes stack frame' "$out/$fam.ptxas.log" >&2 || true  # warnings
+  { echo "# stamp $st"; echo "# arch	kernel	registers	static_smem	stack	spill_stores	spill_loads"; resources < "$out/$fam.ptxas.log"; } > "$out/$fam.resources"
+  rm -f "$out/$fam.ptxas.log"
+  mv "$out/$fam.fatbin.tmp" "$out/$fam.fatbin" && echo "$st" > "$out/$fam.fatbin.sha256"
+}
+# resources < ptxas log: one tab-separated line per (architecture, entry point), in portable awk
+resources() {
+  awk -v OFS='\t' '
+    /Compiling entry function/ {
+      name = $0; sub(/^.*function \047/, "", name); sub(/\047.*$/, "", name)
+      arch = $0; sub(/^.* for \047/, "", arch); sub(/\047.*$/, "", arch)
+      stack = 0; stores = 0; loads = 0; next
+    }
+    /bytes stack frame/ { stack = $1; stores = $5; loads = $9; next }
+    /ptxas info *: Used [0-9]+ registers/ {
+      regs = 0; smem = 0
+      for (i = 1; i <= NF; i++) {
+        if ($i ~ /^registers/) regs = $(i - 1)
+        if ($i ~ /^smem/) smem = $(i - 2)
+      }
+      if (name != "") print arch, name, regs, smem, stack, stores, loads
+      name = ""
+    }'
 }
 fail=0
 for cu in "${todo[@]}"; do

@@ -38,6 +38,8 @@ final class DryRun {
             throw new CudaException("kernel " + k + ": block " + bx + "x" + by + "x" + bz + " is outside CUDA's limits");
         }
         if (shared < 0 || shared > 227 * 1024) throw new CudaException("kernel " + k + ": " + shared + " bytes of shared memory");
+        String tooBig = KernelResources.launchProblem(k, KernelResources.of(k.family()), bx * by * bz, shared);
+        if (tooBig != null) throw new CudaException("kernel " + k + ": launch would fail on a GPU: " + tooBig);
         if (capturing != null) capturing.recorded("kernel " + k);
         else LAUNCHES.merge(k.toString(), 1, Integer::sum);
     }

@@ -80,6 +80,12 @@ final class KernelSources {
         return b == null ? null : new String(b, StandardCharsets.US_ASCII).trim();
     }
 
+    /** The ptxas resource table build-kernels.sh wrote beside the fatbin of {@code family} (see {@link KernelResources}), or null. */
+    static String resourcesText(String family) {
+        byte[] b = resource(RESOURCE_DIR + family + ".resources");
+        return b == null ? null : new String(b, StandardCharsets.UTF_8);
+    }
+
     /**
      * Null when the jar's fatbin of {@code family} was built from the sources the jar ships (its stamp
      * matches), else why it must not be used (then NVRTC compiles the shipped source instead).
