@@ -22,6 +22,8 @@ struct Geom {
     int dims[MAX_RANK];
     int st[MAX_OPERANDS][MAX_RANK];
 };
+// The Java side packs this struct byte for byte (backend/cuda/Geometry.BYTES; KernelArgsTest reads this line).
+static_assert(sizeof(Geom) == 168, "Geom must be 4 * (2 + MAX_RANK + MAX_OPERANDS * MAX_RANK) bytes, as Geometry.BYTES");
 
 // Element offset of operand k at linear (row-major) output index i.
 __device__ __forceinline__ int geom_offset(const Geom& g, int k, int i) {

@@ -95,6 +95,8 @@ struct TensorList {
     int count;
     int chunk;
 };
+// The Java side packs this struct byte for byte (backend/cuda/TensorList.BYTES; KernelArgsTest reads this line).
+static_assert(sizeof(TensorList) == 2704, "TensorList must be 2704 bytes at TL_MAX 48, as TensorList.BYTES");
 
 __device__ __forceinline__ int tl_tensor(const TensorList& tl, int blk) {
     int t = 0;

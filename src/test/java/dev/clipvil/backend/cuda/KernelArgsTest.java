@@ -23,6 +23,23 @@ class KernelArgsTest {
         assertEquals(9, a.values.getInt(40));
     }
 
+    /**
+     * The struct sizes the Java side packs are the ones the kernel sources assert (nvcc checks those
+     * static_asserts when it builds the fatbins, so a struct edited on one side only fails the build or this test).
+     */
+    @Test
+    void structSizesAreTheOnesTheKernelSourcesAssert() throws Exception {
+        java.nio.file.Path dir = KernelSymbolsTest.kernelsDir();
+        assertEquals(Geometry.BYTES, assertedSize(java.nio.file.Files.readString(dir.resolve("common.cuh")), "Geom"));
+        assertEquals(TensorList.BYTES, assertedSize(java.nio.file.Files.readString(dir.resolve("optim.cu")), "TensorList"));
+    }
+
+    private static int assertedSize(String source, String struct) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("static_assert\\(sizeof\\(" + struct + "\\) == (\\d+)").matcher(source);
+        org.junit.jupiter.api.Assertions.assertTrue(m.find(), "no static_assert(sizeof(" + struct + ") == N) in the kernel source");
+        return Integer.parseInt(m.group(1));
+    }
+
     @Test
     void beginRewindsTheThreadsBuffer() {
         KernelArgs a = KernelArgs.begin().i32(1).i32(2);
