@@ -6,6 +6,7 @@ import dev.clipvil.clip.Clip;
 import dev.clipvil.clip.ClipLoader;
 import dev.clipvil.clip.ClipPreprocess;
 import dev.clipvil.io.SafeTensors;
+import dev.clipvil.ops.Autocast;
 import dev.clipvil.ops.Indexing;
 import dev.clipvil.tensor.MemoryScope;
 import dev.clipvil.tensor.Tensor;
@@ -36,7 +37,7 @@ import java.util.concurrent.Callable;
 @Command(name = "embed", mixinStandardHelpOptions = true,
         description = {"Compute L2-normalised CLIP embeddings of images and/or texts in batches.",
                 "Writes image_embeds / text_embeds; the metadata lists the inputs (JSON arrays 'images', 'texts') row by row.",
-                "Images that fail to decode are reported on stderr and skipped."})
+                "Images that fail to decode are reported on stderr and skipped. Runs on --device in --precision; the embeddings are F32."})
 final class EmbedCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -62,6 +63,9 @@ final class EmbedCommand implements Callable<Integer> {
     @Mixin
     TextOptions text;
 
+    @Mixin
+    ComputeOptions compute;
+
     @Override
     public Integer call() throws IOException {
         if (images == null && texts == null) throw new IllegalArgumentException("give --images and/or --texts");
@@ -76,8 +80,10 @@ final class EmbedCommand implements Callable<Integer> {
         Gson gson = new Gson();
         int skipped = 0;
         List<String> embedded = new ArrayList<>();
-        try (Clip clip = ClipLoader.load(model); MemoryScope scope = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad();
+        Compute c = compute.resolve("embed", err, false, null);
+        try (Compute.Scope switches = c.open(); Clip clip = ClipLoader.load(model); MemoryScope scope = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad();
              TrainProgress bar = new TrainProgress("embed", imageFiles.size() + lines.size(), !noProgress, System.err)) {
+            clip.to(c.device());
             int res = clip.config().imageResolution();
             if (!imageFiles.isEmpty()) {
                 List<Tensor> parts = new ArrayList<>();
@@ -95,7 +101,10 @@ final class EmbedCommand implements Callable<Integer> {
                             }
                             bar.step("images");
                         }
-                        if (!pixels.isEmpty()) parts.add(MemoryScope.keep(Clip.l2Normalize(clip.encodeImage(Indexing.stack(pixels.toArray(new Tensor[0]), 0)))));
+                        if (!pixels.isEmpty()) {
+                            Tensor batch = c.onDevice(Indexing.stack(pixels.toArray(new Tensor[0]), 0));
+                            parts.add(MemoryScope.keep(Compute.hostF32(embed(c, () -> clip.encodeImage(batch)))));
+                        }
                     }
                 }
                 if (parts.isEmpty()) throw new IllegalArgumentException("none of the " + imageFiles.size() + " images could be decoded");
@@ -108,7 +117,8 @@ final class EmbedCommand implements Callable<Integer> {
                     List<String> batch = lines.subList(start, Math.min(lines.size(), start + batchSize));
                     try (MemoryScope perBatch = MemoryScope.open()) {
                         Tensor ids = ClipBatch.checkIds(texts.toString(), text.tokenize(model, clip.config(), batch), clip.config());
-                        parts.add(MemoryScope.keep(Clip.l2Normalize(clip.encodeText(ids))));
+                        Tensor onDevice = c.onDevice(ids);
+                        parts.add(MemoryScope.keep(Compute.hostF32(embed(c, () -> clip.encodeText(onDevice)))));
                     }
                     for (int i = 0; i < batch.size(); i++) bar.step("texts");
                 }
@@ -126,5 +136,12 @@ final class EmbedCommand implements Callable<Integer> {
             err.flush();
         }
         return 0;
+    }
+
+    /** The L2-normalised features {@code encode} computes, in the run's precision (F32 either way; on the run's device). */
+    private static Tensor embed(Compute c, java.util.function.Supplier<Tensor> encode) {
+        try (Autocast.Guard ac = c.autocast()) {
+            return Clip.l2Normalize(encode.get());
+        }
     }
 }
