@@ -36,6 +36,9 @@ final class ComputeOptions {
     /** Runs on {@code d} instead of resolving {@code --device} (a test seam; package-private). */
     void use(Device d) { resolved = d; }
 
+    /** Checks --conv and --precision (an error naming the bad value), so that a command can refuse them before any work. */
+    void check() { requestedPrecision(); }
+
     /** {@code --precision} checked and lower-cased: f32, tf32, bf16 or auto; {@code --conv} is checked first. */
     String requestedPrecision() {
         requestedConv();

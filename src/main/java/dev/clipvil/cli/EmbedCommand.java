@@ -68,6 +68,7 @@ final class EmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        compute.check();
         if (images == null && texts == null) throw new IllegalArgumentException("give --images and/or --texts");
         if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
         List<Path> imageFiles = images == null ? List.of() : ImageFiles.expand(images);

@@ -79,6 +79,7 @@ final class ExtractGridCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        compute.check();
         int[] hw = parseSize(size);
         if (shardSize < 1) throw new IllegalArgumentException("--shard-size must be at least 1, got " + shardSize);
         if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);

@@ -138,6 +138,7 @@ final class FinetuneClipCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        compute.check();
         if (steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
         if (!(lr > 0)) throw new IllegalArgumentException("--lr must be positive, got " + lr);
         if (batchSize < 0) throw new IllegalArgumentException("--batch-size must be >= 0, got " + batchSize);

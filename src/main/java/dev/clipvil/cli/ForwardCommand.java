@@ -78,6 +78,7 @@ final class ForwardCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         long t0 = System.nanoTime();
+        compute.check();
         Map<String, Tensor> outputs = new LinkedHashMap<>();
         if (inputs == null && images == null && texts == null) throw new IllegalArgumentException("give --inputs, --images or --texts");
         boolean bert = BertForward.isBertFolder(model);

@@ -38,6 +38,7 @@ final class PredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        compute.check();
         if (top < 1) throw new IllegalArgumentException("--top must be >= 1, got " + top);
         if (!Files.isRegularFile(image)) throw new NoSuchFileException(image.toString(), null, "no such image");
         if (question.isBlank()) throw new IllegalArgumentException("--question is empty");

@@ -60,6 +60,7 @@ final class ZeroshotCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        compute.check();
         List<String> names = parseLabels(labels);
         if (!template.contains("{}")) throw new IllegalArgumentException("--template must contain {} (where the label goes), got '" + template + "'");
         if (top < 0) throw new IllegalArgumentException("--top must be >= 0, got " + top);
