@@ -86,45 +86,48 @@ final class EmbedCommand implements Callable<Integer> {
              TrainProgress bar = new TrainProgress("embed", imageFiles.size() + lines.size(), !noProgress, System.err)) {
             clip.to(c.device());
             int res = clip.config().imageResolution();
-            if (!imageFiles.isEmpty()) {
-                List<Tensor> parts = new ArrayList<>();
-                for (int start = 0; start < imageFiles.size(); start += batchSize) {
-                    try (MemoryScope perBatch = MemoryScope.open()) { // activations freed batch by batch; only the embeddings are kept
-                        List<Tensor> pixels = new ArrayList<>();
-                        for (Path f : imageFiles.subList(start, Math.min(imageFiles.size(), start + batchSize))) {
-                            try {
-                                pixels.add(ClipPreprocess.load(f, res));
-                                embedded.add(f.toString());
-                            } catch (IOException | RuntimeException e) {
-                                err.println("clipvil: warning: skipping " + f + ": " + ErrorHandler.message(e));
-                                err.flush();
-                                skipped++;
+            // one autocast region for every batch: under bf16 each weight is lowered once (Autocast's cast cache), not once a batch
+            try (Autocast.Guard region = c.autocast()) {
+                if (!imageFiles.isEmpty()) {
+                    List<Tensor> parts = new ArrayList<>();
+                    for (int start = 0; start < imageFiles.size(); start += batchSize) {
+                        try (MemoryScope perBatch = MemoryScope.open()) { // activations freed batch by batch; only the embeddings are kept
+                            List<Tensor> pixels = new ArrayList<>();
+                            for (Path f : imageFiles.subList(start, Math.min(imageFiles.size(), start + batchSize))) {
+                                try {
+                                    pixels.add(ClipPreprocess.load(f, res));
+                                    embedded.add(f.toString());
+                                } catch (IOException | RuntimeException e) {
+                                    err.println("clipvil: warning: skipping " + f + ": " + ErrorHandler.message(e));
+                                    err.flush();
+                                    skipped++;
+                                }
+                                bar.step("images");
                             }
-                            bar.step("images");
-                        }
-                        if (!pixels.isEmpty()) {
-                            Tensor batch = c.onDevice(Indexing.stack(pixels.toArray(new Tensor[0]), 0));
-                            parts.add(MemoryScope.keep(Compute.hostF32(embed(c, () -> clip.encodeImage(batch)))));
+                            if (!pixels.isEmpty()) {
+                                Tensor batch = c.onDevice(Indexing.stack(pixels.toArray(new Tensor[0]), 0));
+                                parts.add(MemoryScope.keep(Compute.hostF32(Clip.l2Normalize(clip.encodeImage(batch)))));
+                            }
                         }
                     }
+                    if (parts.isEmpty()) throw new IllegalArgumentException("none of the " + imageFiles.size() + " images could be decoded");
+                    outputs.put("image_embeds", parts.size() == 1 ? parts.get(0) : Indexing.cat(parts.toArray(new Tensor[0]), 0));
+                    meta.put("images", gson.toJson(embedded));
                 }
-                if (parts.isEmpty()) throw new IllegalArgumentException("none of the " + imageFiles.size() + " images could be decoded");
-                outputs.put("image_embeds", parts.size() == 1 ? parts.get(0) : Indexing.cat(parts.toArray(new Tensor[0]), 0));
-                meta.put("images", gson.toJson(embedded));
-            }
-            if (!lines.isEmpty()) {
-                List<Tensor> parts = new ArrayList<>();
-                for (int start = 0; start < lines.size(); start += batchSize) {
-                    List<String> batch = lines.subList(start, Math.min(lines.size(), start + batchSize));
-                    try (MemoryScope perBatch = MemoryScope.open()) {
-                        Tensor ids = ClipBatch.checkIds(texts.toString(), text.tokenize(model, clip.config(), batch), clip.config());
-                        Tensor onDevice = c.onDevice(ids);
-                        parts.add(MemoryScope.keep(Compute.hostF32(embed(c, () -> clip.encodeText(onDevice)))));
+                if (!lines.isEmpty()) {
+                    List<Tensor> parts = new ArrayList<>();
+                    for (int start = 0; start < lines.size(); start += batchSize) {
+                        List<String> batch = lines.subList(start, Math.min(lines.size(), start + batchSize));
+                        try (MemoryScope perBatch = MemoryScope.open()) {
+                            Tensor ids = ClipBatch.checkIds(texts.toString(), text.tokenize(model, clip.config(), batch), clip.config());
+                            Tensor onDevice = c.onDevice(ids);
+                            parts.add(MemoryScope.keep(Compute.hostF32(Clip.l2Normalize(clip.encodeText(onDevice)))));
+                        }
+                        for (int i = 0; i < batch.size(); i++) bar.step("texts");
                     }
-                    for (int i = 0; i < batch.size(); i++) bar.step("texts");
+                    outputs.put("text_embeds", parts.size() == 1 ? parts.get(0) : Indexing.cat(parts.toArray(new Tensor[0]), 0));
+                    meta.put("texts", gson.toJson(lines));
                 }
-                outputs.put("text_embeds", parts.size() == 1 ? parts.get(0) : Indexing.cat(parts.toArray(new Tensor[0]), 0));
-                meta.put("texts", gson.toJson(lines));
             }
             meta.put("model", model.toString());
             SafeTensors.write(out, outputs, meta);
@@ -137,12 +140,5 @@ final class EmbedCommand implements Callable<Integer> {
             err.flush();
         }
         return 0;
-    }
-
-    /** The L2-normalised features {@code encode} computes, in the run's precision (F32 either way; on the run's device). */
-    private static Tensor embed(Compute c, java.util.function.Supplier<Tensor> encode) {
-        try (Autocast.Guard ac = c.autocast()) {
-            return Clip.l2Normalize(encode.get());
-        }
     }
 }

@@ -101,7 +101,8 @@ final class ExtractGridCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr(), o = spec.commandLine().getOut();
         int shards = (files.size() + shardSize - 1) / shardSize, kept = 0, written = 0, failedNow = 0;
         Compute c = compute.resolve("extract-grid", err, false, null);
-        try (Compute.Scope switches = c.open(); Clip clip = ClipLoader.load(model); GradMode.Guard g = GradMode.noGrad();
+        // one autocast region for every batch: under bf16 each weight is lowered once (Autocast's cast cache), not once a batch
+        try (Compute.Scope switches = c.open(); Clip clip = ClipLoader.load(model); GradMode.Guard g = GradMode.noGrad(); Autocast.Guard region = c.autocast();
              TrainProgress bar = new TrainProgress("extract-grid", files.size(), !noProgress, System.err)) {
             clip.to(c.device());
             for (int s = 0; s < shards; s++) {
@@ -140,10 +141,7 @@ final class ExtractGridCommand implements Callable<Integer> {
                                 bar.step(file);
                             }
                             if (pixels.isEmpty()) continue;
-                            Tensor grid;
-                            try (Autocast.Guard ac = c.autocast()) {
-                                grid = ForwardCommand.grid(clip, c.onDevice(Indexing.stack(pixels.toArray(new Tensor[0]), 0)));
-                            }
+                            Tensor grid = ForwardCommand.grid(clip, c.onDevice(Indexing.stack(pixels.toArray(new Tensor[0]), 0)));
                             if (grid.dtype() != dtype) grid = Elementwise.cast(grid, dtype);      // the stored dtype, cast where the grid is
                             Tensor host = Compute.onHost(grid);                                   // the batch's grids read back at once
                             for (int i = 0; i < ok.size(); i++) features.put(ok.get(i), MemoryScope.detach(Views.contiguous(Views.select(host, 0, i))));
