@@ -179,6 +179,14 @@ class CommandsOnCudaTest {
         assertEquals(3, r.out().strip().split("\n").length, r.out());
     }
 
+    @Test
+    void demoTrainsOnTheDevice() throws IOException {
+        Path out = tmp.resolve("demo");
+        onGpu("bf16", "demo", "--steps", "3", "--batch-size", "64", "--no-progress", "--out", out.toString());
+        assertEquals(3, Files.readAllLines(out.resolve("metrics.jsonl")).size());
+        assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
+    }
+
     private static void copyKeys(Path from, Path to, String... keys) throws IOException {
         Map<String, Tensor> in = new LinkedHashMap<>();
         try (SafeTensorsFile f = SafeTensors.open(from)) {

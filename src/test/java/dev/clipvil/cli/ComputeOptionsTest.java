@@ -35,7 +35,8 @@ class ComputeOptionsTest {
                 new String[]{"extract-grid", "--model", m, "--images", f, "--size", "32x32", "--out", o},
                 new String[]{"finetune-clip", "--model", m, "--inputs", f, "--steps", "1", "--out", o},
                 new String[]{"predict", "--run", o, "--image", f, "--question", "what?"},
-                new String[]{"train", "--out", o});
+                new String[]{"train", "--out", o},
+                new String[]{"demo", "--out", o});
     }
 
     private static String[] plus(String[] head, String... tail) {
