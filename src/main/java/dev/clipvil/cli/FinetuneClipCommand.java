@@ -106,7 +106,8 @@ final class FinetuneClipCommand implements Callable<Integer> {
         void close();
     }
 
-    private Pairs pairs(Clip clip) throws IOException {
+    /** The pairs of --inputs (moved to the run's device once, whole) or of --data (read, and moved, a batch at a time). */
+    private Pairs pairs(Clip clip, Compute c) throws IOException {
         if (source.inputs != null) {
             ClipBatch data = ClipBatch.read(source.inputs, clip.config());
             if (data.pixels() == null || data.ids() == null) {
@@ -117,10 +118,11 @@ final class FinetuneClipCommand implements Callable<Integer> {
                 data.close();
                 throw new IllegalArgumentException(source.inputs + ": " + data.pixels().shape(0) + " images but " + data.ids().shape(0) + " texts; the pairs must line up");
             }
+            ClipBatch all = data.on(c);
             return new Pairs() {
-                public int size() { return data.size(); }
-                public Tensor[] batch(int start, int len) { return new Tensor[]{Views.narrow(data.pixels(), 0, start, len), Views.narrow(data.ids(), 0, start, len)}; }
-                public void close() { data.close(); }
+                public int size() { return all.size(); }
+                public Tensor[] batch(int start, int len) { return new Tensor[]{Views.narrow(all.pixels(), 0, start, len), Views.narrow(all.ids(), 0, start, len)}; }
+                public void close() { all.close(); }
             };
         }
         PairsCsv csv = PairsCsv.read(source.data);
@@ -149,7 +151,7 @@ final class FinetuneClipCommand implements Callable<Integer> {
         double last = Double.NaN;
         String from = source.inputs != null ? source.inputs.toString() : source.data.toString();
         Compute c = compute.resolve("finetune-clip", spec.commandLine().getErr(), false, null);
-        try (Compute.Scope switches = c.open(); Clip clip = ClipLoader.load(model); Pairs data = pairs(clip)) {
+        try (Compute.Scope switches = c.open(); Clip clip = ClipLoader.load(model); Pairs data = pairs(clip, c)) {
             int n = data.size();
             if (n < 2) throw new IllegalArgumentException(from + ": one pair has nothing to contrast with; at least 2 are needed");
             int bs = batchSize == 0 ? (source.data != null ? Math.min(32, n) : n) : Math.min(batchSize, n);

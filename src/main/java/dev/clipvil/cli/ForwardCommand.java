@@ -107,8 +107,7 @@ final class ForwardCommand implements Callable<Integer> {
 
     /** A CLIP model on the batch of --inputs / --images / --texts; the outputs are read back once each. */
     private void runClip(Compute c, Map<String, Tensor> outputs) throws IOException {
-        try (Clip clip = ClipLoader.load(model); ClipBatch host = batch(clip.config());
-             ClipBatch batch = new ClipBatch(c.onDevice(host.pixels()), c.onDevice(host.ids()))) {
+        try (Clip clip = ClipLoader.load(model); ClipBatch batch = batch(clip.config()).on(c)) {
             clip.to(c.device());
             try (MemoryScope scope = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
                 try (Autocast.Guard ac = c.autocast()) {
