@@ -164,6 +164,14 @@ class CommandsOnCudaTest {
                 assertArrayEquals(new int[]{128, 24}, t.shape());
             }
         }
+
+        // image,caption pairs: read, tokenized and moved a batch at a time
+        Path csv = tmp.resolve("pairs.csv");
+        Files.writeString(csv, "image,caption\n" + images().resolve("img0_640x480.png") + ",a red thing\n" + images().resolve("img1_300x200.png")
+                + ",a blue thing\n" + images().resolve("img2_97x131.png") + ",a green thing\n");
+        r = onGpu("f32", "finetune-clip", "--model", vit().toString(), "--data", csv.toString(), "--vocab", ForwardCommandTest.vocab("CommandsOnCudaTest").toString(),
+                "--precision", "f32", "--steps", "2", "--batch-size", "2", "--no-progress", "--out", tmp.resolve("tuned-csv").toString());
+        assertTrue(r.out().contains("for 2 steps"), r.out());
     }
 
     @Test
