@@ -7,6 +7,7 @@ import com.google.gson.JsonParser;
 import dev.clipvil.backend.Backends;
 import dev.clipvil.io.SafeTensors;
 import dev.clipvil.io.SafeTensorsFile;
+import dev.clipvil.ops.Autocast;
 import dev.clipvil.tensor.DType;
 import dev.clipvil.tensor.Shapes;
 import dev.clipvil.tensor.Tensor;
@@ -57,8 +58,17 @@ final class BertForward {
         }
     }
 
-    /** The model's outputs on the inputs of {@code file} (tensors owned by the current scope). */
+    /** The model's outputs on the inputs of {@code file}, on the CPU in F32 (tensors owned by the current scope). */
     static void compute(BertForPreTraining model, Path file, Map<String, Tensor> outputs) throws IOException {
+        compute(model, file, outputs, Compute.cpu());
+    }
+
+    /**
+     * The model's outputs on the inputs of {@code file} (tensors owned by the current scope, on the
+     * model's device): the inputs are checked on the host, then moved to {@code run}'s device, and the
+     * forward pass runs in {@code run}'s precision.
+     */
+    static void compute(BertForPreTraining model, Path file, Map<String, Tensor> outputs, Compute run) throws IOException {
         BertConfig c = model.bert().config();
         try (SafeTensorsFile f = SafeTensors.open(file)) {
             if (!f.contains(IDS)) {
@@ -89,7 +99,10 @@ final class BertForward {
                     if (!any) throw new IllegalArgumentException(file + ": '" + MASK + "' row " + i + " masks every token");
                 }
             }
-            BertOutput o = model.bert().forward(ids, types, mask, visual);
+            BertOutput o;
+            try (Autocast.Guard ac = run.autocast()) {
+                o = model.bert().forward(run.onDevice(ids), run.onDevice(types), run.onDevice(mask), run.onDevice(visual));
+            }
             outputs.put("last_hidden_state", o.lastHiddenState());
             outputs.put("pooled", o.pooled());
         }

@@ -77,6 +77,19 @@ record ClipBatch(Tensor pixels, Tensor ids) implements AutoCloseable {
         return t;
     }
 
+    /** This batch on {@code c}'s device: itself on the CPU, else device copies (the host tensors are then closed; on failure, all are). */
+    ClipBatch on(Compute c) {
+        Tensor px = null;
+        try {
+            px = c.onDevice(pixels);
+            return new ClipBatch(px, c.onDevice(ids));
+        } catch (RuntimeException | Error e) {
+            close();
+            if (px != null) px.close();
+            throw e;
+        }
+    }
+
     int size() { return pixels != null ? pixels.shape(0) : ids.shape(0); }
 
     @Override

@@ -2,7 +2,10 @@ package dev.clipvil.cli;
 
 import dev.clipvil.train.ShapesDemo;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -10,7 +13,8 @@ import java.util.concurrent.Callable;
 /** {@code clipvil demo}: trains a small CLIP-style ViT on the embedded synthetic shapes, end to end. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Train a small CLIP-style ViT on embedded synthetic shapes (nothing to download).",
-                "Evaluates on a held-out split and writes model.safetensors, metrics.jsonl and summary.json into --out."})
+                "Evaluates on a held-out split and writes model.safetensors, metrics.jsonl and summary.json into --out.",
+                "Runs on --device in --precision (bf16: BF16 autocast of the forward passes; weights and AdamW states stay F32)."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "400", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
     int steps;
@@ -33,15 +37,25 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "Do not draw the progress bar.")
     boolean noProgress;
 
+    @Mixin
+    ComputeOptions compute;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
+        compute.check();
         ShapesDemo.Config d = ShapesDemo.Config.defaults(out);
         if (steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
         if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
         if (!(lr > 0)) throw new IllegalArgumentException("--lr must be positive, got " + lr);
         ShapesDemo.Config c = new ShapesDemo.Config(steps, batchSize, lr, weightDecay, Math.max(1, steps / 10), d.clipNorm(),
                 d.imageSize(), d.patch(), d.width(), d.layers(), d.heads(), d.trainSize(), d.testSize(), seed, out, !noProgress);
-        ShapesDemo.run(c, System.err);
+        Compute run = compute.resolve("demo", spec.commandLine().getErr(), false, null);
+        try (Compute.Scope switches = run.open()) {
+            ShapesDemo.run(c, System.err, run.device(), run.bf16());
+        }
         return 0;
     }
 }

@@ -6,6 +6,7 @@ import dev.clipvil.clip.Clip;
 import dev.clipvil.clip.ClipLoader;
 import dev.clipvil.clip.ClipPreprocess;
 import dev.clipvil.io.SafeTensors;
+import dev.clipvil.ops.Autocast;
 import dev.clipvil.ops.Indexing;
 import dev.clipvil.tensor.MemoryScope;
 import dev.clipvil.tensor.Tensor;
@@ -36,7 +37,7 @@ import java.util.concurrent.Callable;
 @Command(name = "embed", mixinStandardHelpOptions = true,
         description = {"Compute L2-normalised CLIP embeddings of images and/or texts in batches.",
                 "Writes image_embeds / text_embeds; the metadata lists the inputs (JSON arrays 'images', 'texts') row by row.",
-                "Images that fail to decode are reported on stderr and skipped."})
+                "Images that fail to decode are reported on stderr and skipped. Runs on --device in --precision; the embeddings are F32."})
 final class EmbedCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -62,8 +63,12 @@ final class EmbedCommand implements Callable<Integer> {
     @Mixin
     TextOptions text;
 
+    @Mixin
+    ComputeOptions compute;
+
     @Override
     public Integer call() throws IOException {
+        compute.check();
         if (images == null && texts == null) throw new IllegalArgumentException("give --images and/or --texts");
         if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
         List<Path> imageFiles = images == null ? List.of() : ImageFiles.expand(images);
@@ -76,44 +81,53 @@ final class EmbedCommand implements Callable<Integer> {
         Gson gson = new Gson();
         int skipped = 0;
         List<String> embedded = new ArrayList<>();
-        try (Clip clip = ClipLoader.load(model); MemoryScope scope = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad();
+        Compute c = compute.resolve("embed", err, false, null);
+        try (Compute.Scope switches = c.open(); Clip clip = ClipLoader.load(model); MemoryScope scope = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad();
              TrainProgress bar = new TrainProgress("embed", imageFiles.size() + lines.size(), !noProgress, System.err)) {
+            clip.to(c.device());
             int res = clip.config().imageResolution();
-            if (!imageFiles.isEmpty()) {
-                List<Tensor> parts = new ArrayList<>();
-                for (int start = 0; start < imageFiles.size(); start += batchSize) {
-                    try (MemoryScope perBatch = MemoryScope.open()) { // activations freed batch by batch; only the embeddings are kept
-                        List<Tensor> pixels = new ArrayList<>();
-                        for (Path f : imageFiles.subList(start, Math.min(imageFiles.size(), start + batchSize))) {
-                            try {
-                                pixels.add(ClipPreprocess.load(f, res));
-                                embedded.add(f.toString());
-                            } catch (IOException | RuntimeException e) {
-                                err.println("clipvil: warning: skipping " + f + ": " + ErrorHandler.message(e));
-                                err.flush();
-                                skipped++;
+            // one autocast region for every batch: under bf16 each weight is lowered once (Autocast's cast cache), not once a batch
+            try (Autocast.Guard region = c.autocast()) {
+                if (!imageFiles.isEmpty()) {
+                    List<Tensor> parts = new ArrayList<>();
+                    for (int start = 0; start < imageFiles.size(); start += batchSize) {
+                        try (MemoryScope perBatch = MemoryScope.open()) { // activations freed batch by batch; only the embeddings are kept
+                            List<Tensor> pixels = new ArrayList<>();
+                            for (Path f : imageFiles.subList(start, Math.min(imageFiles.size(), start + batchSize))) {
+                                try {
+                                    pixels.add(ClipPreprocess.load(f, res));
+                                    embedded.add(f.toString());
+                                } catch (IOException | RuntimeException e) {
+                                    err.println("clipvil: warning: skipping " + f + ": " + ErrorHandler.message(e));
+                                    err.flush();
+                                    skipped++;
+                                }
+                                bar.step("images");
                             }
-                            bar.step("images");
+                            if (!pixels.isEmpty()) {
+                                Tensor batch = c.onDevice(Indexing.stack(pixels.toArray(new Tensor[0]), 0));
+                                parts.add(MemoryScope.keep(Compute.hostF32(Clip.l2Normalize(clip.encodeImage(batch)))));
+                            }
                         }
-                        if (!pixels.isEmpty()) parts.add(MemoryScope.keep(Clip.l2Normalize(clip.encodeImage(Indexing.stack(pixels.toArray(new Tensor[0]), 0)))));
                     }
+                    if (parts.isEmpty()) throw new IllegalArgumentException("none of the " + imageFiles.size() + " images could be decoded");
+                    outputs.put("image_embeds", parts.size() == 1 ? parts.get(0) : Indexing.cat(parts.toArray(new Tensor[0]), 0));
+                    meta.put("images", gson.toJson(embedded));
                 }
-                if (parts.isEmpty()) throw new IllegalArgumentException("none of the " + imageFiles.size() + " images could be decoded");
-                outputs.put("image_embeds", parts.size() == 1 ? parts.get(0) : Indexing.cat(parts.toArray(new Tensor[0]), 0));
-                meta.put("images", gson.toJson(embedded));
-            }
-            if (!lines.isEmpty()) {
-                List<Tensor> parts = new ArrayList<>();
-                for (int start = 0; start < lines.size(); start += batchSize) {
-                    List<String> batch = lines.subList(start, Math.min(lines.size(), start + batchSize));
-                    try (MemoryScope perBatch = MemoryScope.open()) {
-                        Tensor ids = ClipBatch.checkIds(texts.toString(), text.tokenize(model, clip.config(), batch), clip.config());
-                        parts.add(MemoryScope.keep(Clip.l2Normalize(clip.encodeText(ids))));
+                if (!lines.isEmpty()) {
+                    List<Tensor> parts = new ArrayList<>();
+                    for (int start = 0; start < lines.size(); start += batchSize) {
+                        List<String> batch = lines.subList(start, Math.min(lines.size(), start + batchSize));
+                        try (MemoryScope perBatch = MemoryScope.open()) {
+                            Tensor ids = ClipBatch.checkIds(texts.toString(), text.tokenize(model, clip.config(), batch), clip.config());
+                            Tensor onDevice = c.onDevice(ids);
+                            parts.add(MemoryScope.keep(Compute.hostF32(Clip.l2Normalize(clip.encodeText(onDevice)))));
+                        }
+                        for (int i = 0; i < batch.size(); i++) bar.step("texts");
                     }
-                    for (int i = 0; i < batch.size(); i++) bar.step("texts");
+                    outputs.put("text_embeds", parts.size() == 1 ? parts.get(0) : Indexing.cat(parts.toArray(new Tensor[0]), 0));
+                    meta.put("texts", gson.toJson(lines));
                 }
-                outputs.put("text_embeds", parts.size() == 1 ? parts.get(0) : Indexing.cat(parts.toArray(new Tensor[0]), 0));
-                meta.put("texts", gson.toJson(lines));
             }
             meta.put("model", model.toString());
             SafeTensors.write(out, outputs, meta);

@@ -2,12 +2,13 @@ package dev.clipvil.cli;
 
 import com.google.gson.Gson;
 import dev.clipvil.autograd.GradMode;
-import dev.clipvil.backend.Backends;
 import dev.clipvil.clip.Clip;
 import dev.clipvil.clip.ClipLoader;
 import dev.clipvil.clip.ClipPreprocess;
 import dev.clipvil.data.GridIndex;
 import dev.clipvil.io.SafeTensors;
+import dev.clipvil.ops.Autocast;
+import dev.clipvil.ops.Elementwise;
 import dev.clipvil.ops.Indexing;
 import dev.clipvil.ops.Views;
 import dev.clipvil.tensor.DType;
@@ -15,6 +16,7 @@ import dev.clipvil.tensor.MemoryScope;
 import dev.clipvil.tensor.Tensor;
 import dev.clipvil.train.TrainProgress;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -41,7 +43,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "extract-grid", mixinStandardHelpOptions = true,
         description = {"Extract CLIP-ViL grid features of a folder of images into sharded safetensors with an index.json.",
-                "Resumable: rerun with the same options and finished shards are kept."})
+                "Resumable: rerun with the same options and finished shards are kept.",
+                "Runs on --device in --precision (bf16: BF16 autocast, the features still come out F32 before --dtype)."})
 final class ExtractGridCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -71,8 +74,12 @@ final class ExtractGridCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "Do not draw the progress bar.")
     boolean noProgress;
 
+    @Mixin
+    ComputeOptions compute;
+
     @Override
     public Integer call() throws IOException {
+        compute.check();
         int[] hw = parseSize(size);
         if (shardSize < 1) throw new IllegalArgumentException("--shard-size must be at least 1, got " + shardSize);
         if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
@@ -93,8 +100,11 @@ final class ExtractGridCommand implements Callable<Integer> {
         }
         PrintWriter err = spec.commandLine().getErr(), o = spec.commandLine().getOut();
         int shards = (files.size() + shardSize - 1) / shardSize, kept = 0, written = 0, failedNow = 0;
-        try (Clip clip = ClipLoader.load(model); GradMode.Guard g = GradMode.noGrad();
+        Compute c = compute.resolve("extract-grid", err, false, null);
+        // one autocast region for every batch: under bf16 each weight is lowered once (Autocast's cast cache), not once a batch
+        try (Compute.Scope switches = c.open(); Clip clip = ClipLoader.load(model); GradMode.Guard g = GradMode.noGrad(); Autocast.Guard region = c.autocast();
              TrainProgress bar = new TrainProgress("extract-grid", files.size(), !noProgress, System.err)) {
+            clip.to(c.device());
             for (int s = 0; s < shards; s++) {
                 List<Path> chunk = files.subList(s * shardSize, Math.min(files.size(), (s + 1) * shardSize));
                 List<String> names = chunk.stream().map(p -> p.getFileName().toString()).toList();
@@ -131,12 +141,10 @@ final class ExtractGridCommand implements Callable<Integer> {
                                 bar.step(file);
                             }
                             if (pixels.isEmpty()) continue;
-                            Tensor grid = ForwardCommand.grid(clip, Indexing.stack(pixels.toArray(new Tensor[0]), 0));
-                            for (int i = 0; i < ok.size(); i++) {
-                                Tensor one = Views.contiguous(Views.select(grid, 0, i));
-                                if (one.dtype() != dtype) one = Backends.of(one).cast(one, dtype);
-                                features.put(ok.get(i), MemoryScope.detach(one));
-                            }
+                            Tensor grid = ForwardCommand.grid(clip, c.onDevice(Indexing.stack(pixels.toArray(new Tensor[0]), 0)));
+                            if (grid.dtype() != dtype) grid = Elementwise.cast(grid, dtype);      // the stored dtype, cast where the grid is
+                            Tensor host = Compute.onHost(grid);                                   // the batch's grids read back at once
+                            for (int i = 0; i < ok.size(); i++) features.put(ok.get(i), MemoryScope.detach(Views.contiguous(Views.select(host, 0, i))));
                         }
                     }
                     shard.images = new ArrayList<>(features.keySet());

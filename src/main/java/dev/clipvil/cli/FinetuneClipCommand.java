@@ -6,6 +6,7 @@ import dev.clipvil.clip.ClipLoader;
 import dev.clipvil.clip.ClipPreprocess;
 import dev.clipvil.clip.ClipSaver;
 import dev.clipvil.nn.BatchNorm2d;
+import dev.clipvil.ops.Autocast;
 import dev.clipvil.ops.Views;
 import dev.clipvil.optim.AdamW;
 import dev.clipvil.tensor.MemoryScope;
@@ -38,7 +39,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "finetune-clip", mixinStandardHelpOptions = true,
         description = {"Fine-tune a CLIP model with its symmetric contrastive loss and AdamW (all parameters, BatchNorm frozen).",
-                "Writes a JSON line per step to --log and the tuned model (model.safetensors + config.json) into --out."})
+                "Writes a JSON line per step to --log and the tuned model (model.safetensors + config.json) into --out.",
+                "Runs on --device in --precision (bf16: BF16 autocast of the forward pass; weights, gradients and AdamW states stay F32)."})
 final class FinetuneClipCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -91,6 +93,9 @@ final class FinetuneClipCommand implements Callable<Integer> {
     @Mixin
     TextOptions text;
 
+    @Mixin
+    ComputeOptions compute;
+
     /** The training pairs, by row: a batch of rows [start, start + len) as (pixels, ids), made in the caller's memory scope. */
     private interface Pairs extends AutoCloseable {
         int size();
@@ -101,7 +106,8 @@ final class FinetuneClipCommand implements Callable<Integer> {
         void close();
     }
 
-    private Pairs pairs(Clip clip) throws IOException {
+    /** The pairs of --inputs (moved to the run's device once, whole) or of --data (read, and moved, a batch at a time). */
+    private Pairs pairs(Clip clip, Compute c) throws IOException {
         if (source.inputs != null) {
             ClipBatch data = ClipBatch.read(source.inputs, clip.config());
             if (data.pixels() == null || data.ids() == null) {
@@ -112,10 +118,11 @@ final class FinetuneClipCommand implements Callable<Integer> {
                 data.close();
                 throw new IllegalArgumentException(source.inputs + ": " + data.pixels().shape(0) + " images but " + data.ids().shape(0) + " texts; the pairs must line up");
             }
+            ClipBatch all = data.on(c);
             return new Pairs() {
-                public int size() { return data.size(); }
-                public Tensor[] batch(int start, int len) { return new Tensor[]{Views.narrow(data.pixels(), 0, start, len), Views.narrow(data.ids(), 0, start, len)}; }
-                public void close() { data.close(); }
+                public int size() { return all.size(); }
+                public Tensor[] batch(int start, int len) { return new Tensor[]{Views.narrow(all.pixels(), 0, start, len), Views.narrow(all.ids(), 0, start, len)}; }
+                public void close() { all.close(); }
             };
         }
         PairsCsv csv = PairsCsv.read(source.data);
@@ -133,6 +140,7 @@ final class FinetuneClipCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        compute.check();
         if (steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
         if (!(lr > 0)) throw new IllegalArgumentException("--lr must be positive, got " + lr);
         if (batchSize < 0) throw new IllegalArgumentException("--batch-size must be >= 0, got " + batchSize);
@@ -142,11 +150,13 @@ final class FinetuneClipCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         double last = Double.NaN;
         String from = source.inputs != null ? source.inputs.toString() : source.data.toString();
-        try (Clip clip = ClipLoader.load(model); Pairs data = pairs(clip)) {
+        Compute c = compute.resolve("finetune-clip", spec.commandLine().getErr(), false, null);
+        try (Compute.Scope switches = c.open(); Clip clip = ClipLoader.load(model); Pairs data = pairs(clip, c)) {
             int n = data.size();
             if (n < 2) throw new IllegalArgumentException(from + ": one pair has nothing to contrast with; at least 2 are needed");
             int bs = batchSize == 0 ? (source.data != null ? Math.min(32, n) : n) : Math.min(batchSize, n);
             int batches = (n + bs - 1) / bs;
+            clip.to(c.device());                      // before the optimizer: its state is made beside the parameters
             clip.train();
             BatchNorm2d.freezeStatistics(clip);
             Files.createDirectories(out);
@@ -163,8 +173,12 @@ final class FinetuneClipCommand implements Callable<Integer> {
                     try (MemoryScope scope = MemoryScope.open()) {
                         opt.zeroGrad();
                         Tensor[] pair = data.batch(start, len);
-                        Tensor loss = Clip.contrastiveLoss(clip.forward(pair[0], pair[1]).logitsPerImage());
-                        last = loss.item();
+                        Tensor pixels = c.onDevice(pair[0]), ids = c.onDevice(pair[1]);
+                        Tensor loss;
+                        try (Autocast.Guard ac = c.autocast()) {   // the forward pass and the loss; backward follows what they recorded
+                            loss = Clip.contrastiveLoss(clip.forward(pixels, ids).logitsPerImage());
+                        }
+                        last = loss.item();                         // the step's one read back
                         if (!Double.isFinite(last)) throw new IllegalArgumentException("the loss is " + last + " at step " + step + "; try a smaller --lr");
                         Autograd.backward(loss);
                         opt.step();

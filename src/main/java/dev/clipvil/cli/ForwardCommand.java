@@ -8,6 +8,7 @@ import dev.clipvil.clip.ClipLoader;
 import dev.clipvil.clip.ClipPreprocess;
 import dev.clipvil.clip.VitImageEncoder;
 import dev.clipvil.io.SafeTensors;
+import dev.clipvil.ops.Autocast;
 import dev.clipvil.ops.Elementwise;
 import dev.clipvil.ops.Linear;
 import dev.clipvil.ops.Views;
@@ -47,7 +48,8 @@ import java.util.concurrent.Callable;
                 "text_last_hidden_state, grid (those that apply).",
                 "BERT (an HF BERT folder) inputs from --inputs: input_ids [N,T], optional token_type_ids,",
                 "attention_mask (I32/I64) and visual_embeds [N,V,hidden] (appended after the text).",
-                "Outputs: last_hidden_state [N,T+V,hidden], pooled [N,hidden] (F32)."})
+                "Outputs: last_hidden_state [N,T+V,hidden], pooled [N,hidden] (F32).",
+                "Runs on --device in --precision; the outputs are F32 either way."})
 final class ForwardCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -70,26 +72,48 @@ final class ForwardCommand implements Callable<Integer> {
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "OUT.safetensors", description = "Output file (replaced atomically).")
     Path out;
 
+    @Mixin
+    ComputeOptions compute;
+
     @Override
     public Integer call() throws IOException {
         long t0 = System.nanoTime();
+        compute.check();
         Map<String, Tensor> outputs = new LinkedHashMap<>();
         if (inputs == null && images == null && texts == null) throw new IllegalArgumentException("give --inputs, --images or --texts");
-        if (BertForward.isBertFolder(model)) {
-            if (images != null || texts != null || inputs == null) {
-                throw new IllegalArgumentException(model + " is a BERT folder: give its inputs with --inputs (input_ids, optional token_type_ids,"
-                        + " attention_mask, visual_embeds); --images and --texts are for CLIP models");
-            }
-            try (BertForPreTraining bert = BertLoader.load(model); MemoryScope scope = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
-                BertForward.compute(bert, inputs, outputs);
-                SafeTensors.write(out, outputs, Map.of("model", model.toString(), "inputs", inputs.toString()));
-                report(t0, outputs);
-            }
-            return 0;
+        boolean bert = BertForward.isBertFolder(model);
+        if (bert && (images != null || texts != null || inputs == null)) {
+            throw new IllegalArgumentException(model + " is a BERT folder: give its inputs with --inputs (input_ids, optional token_type_ids,"
+                    + " attention_mask, visual_embeds); --images and --texts are for CLIP models");
         }
-        try (Clip clip = ClipLoader.load(model); ClipBatch batch = batch(clip.config())) {
+        Compute c = compute.resolve("forward", spec.commandLine().getErr(), false, null);
+        try (Compute.Scope switches = c.open()) {
+            if (bert) runBert(c, outputs);
+            else runClip(c, outputs);
+        }
+        report(t0, outputs);
+        return 0;
+    }
+
+    /** An HF BERT folder on --inputs (see {@link BertForward}); the outputs are read back once each. */
+    private void runBert(Compute c, Map<String, Tensor> outputs) throws IOException {
+        try (BertForPreTraining bert = BertLoader.load(model); MemoryScope scope = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
+            bert.to(c.device());
+            BertForward.compute(bert, inputs, outputs, c);
+            outputs.replaceAll((k, t) -> Compute.hostF32(t));
+            SafeTensors.write(out, outputs, Map.of("model", model.toString(), "inputs", inputs.toString()));
+        }
+    }
+
+    /** A CLIP model on the batch of --inputs / --images / --texts; the outputs are read back once each. */
+    private void runClip(Compute c, Map<String, Tensor> outputs) throws IOException {
+        try (Clip clip = ClipLoader.load(model); ClipBatch batch = batch(clip.config()).on(c)) {
+            clip.to(c.device());
             try (MemoryScope scope = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
-                compute(clip, batch, outputs);
+                try (Autocast.Guard ac = c.autocast()) {
+                    compute(clip, batch, outputs);
+                }
+                outputs.replaceAll((k, t) -> Compute.hostF32(t));                             // one read back per output
                 Map<String, String> meta = new LinkedHashMap<>();
                 meta.put("model", model.toString());
                 if (inputs != null) meta.put("inputs", inputs.toString());
@@ -98,8 +122,6 @@ final class ForwardCommand implements Callable<Integer> {
                 SafeTensors.write(out, outputs, meta);
             }
         }
-        report(t0, outputs);
-        return 0;
     }
 
     private void report(long t0, Map<String, Tensor> outputs) {

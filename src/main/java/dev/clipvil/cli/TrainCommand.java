@@ -1,13 +1,12 @@
 package dev.clipvil.cli;
 
-import dev.clipvil.backend.DeviceChoice;
-import dev.clipvil.backend.cuda.ConvImpl;
 import dev.clipvil.tensor.Device;
 import dev.clipvil.train.RunDir;
 import dev.clipvil.train.StopSignal;
 import dev.clipvil.train.VqaTrainConfig;
 import dev.clipvil.train.VqaTrainer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -28,7 +27,7 @@ import java.util.concurrent.Callable;
         description = {"Fine-tune a CLIP-ViL model (CLIP image tower + single-stream BERT fusion + VQA head) on VQA v2-format data.",
                 "With no --data, trains on the embedded synthetic VQA dataset (made once in ~/.cache/clipvil or $CLIPVIL_CACHE).",
                 "Writes RUN_DIR/run.json, checkpoint/, metrics.jsonl, curves.png, predictions-<val split>.json and summary.json.",
-                "Ctrl-C saves a checkpoint before exiting; --resume RUN_DIR continues exactly where the run stopped."})
+                "Ctrl-C saves a checkpoint before exiting; --resume RUN_DIR continues exactly where the run stopped (in the precision it started with)."})
 final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -111,18 +110,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--synthetic-val", defaultValue = "500", description = "Synthetic validation images when no --data (default: ${DEFAULT-VALUE}).")
     int syntheticVal;
 
-    @Option(names = "--device", defaultValue = "auto", description = "cuda[:N], cpu or auto (cuda when a GPU backend is available; default: ${DEFAULT-VALUE}).")
-    String device;
-    @Option(names = "--precision", defaultValue = "auto",
-            description = "bf16 (BF16 autocast: BF16 GEMMs, attention and convolutions with F32 accumulation; F32 norms, softmax, loss and master weights), "
-                    + "tf32 (F32 data, TF32 tensor-core GEMMs on a GPU; f32 on the CPU), f32, or auto: bf16 on a GPU, f32 on the CPU "
-                    + "(bf16 there is emulated, for checking numerics). A resumed run keeps its own. Default: ${DEFAULT-VALUE}.")
-    String precision;
-    private String chosenPrecision;
-    @Option(names = "--conv", paramLabel = "IMPL",
-            description = "What runs conv2d on a GPU: clipvil (the engine's own kernels) or cudnn (cuDNN, to measure one against the other). "
-                    + "Default: $CLIPVIL_CONV, else clipvil. No effect on the CPU.")
-    String conv;
+    @Mixin
+    ComputeOptions compute;
     @Option(names = "--cuda-graphs", description = "Capture the training step in a CUDA graph once its shapes repeat and replay it (fewer launch gaps; "
             + "needs --grad-accum 1; dropout draws new masks every replay, the ones an eager step would draw; batches of another shape run eagerly; "
             + "no effect on the CPU).")
@@ -140,17 +129,17 @@ final class TrainCommand implements Callable<Integer> {
         if (resume != null && out != null && !resume.equals(out)) {
             throw new IllegalArgumentException("--resume continues the run in its own folder; do not also give --out (" + out + ")");
         }
-        ConvImpl given = conv == null ? null : parseConv(conv);
-        Device dev = chooseDevice();
+        Compute c = chooseCompute();
+        Device dev = c.device();
         VqaTrainer.Result r;
-        try (ConvImpl.Scope convScope = ConvImpl.scoped(chooseConv(given, dev)); StopSignal stop = StopSignal.install(Duration.ofSeconds(60), System.err)) {
+        try (Compute.Scope switches = c.open(); StopSignal stop = StopSignal.install(Duration.ofSeconds(60), System.err)) {
             VqaTrainer.Options o = new VqaTrainer.Options(!noProgress, stop, System.err, 0, dev, cudaGraphs);
             if (resume != null) {
                 boolean epochsGiven = spec.commandLine().getParseResult().hasMatchedOption("--epochs");
                 r = VqaTrainer.resume(resume, epochsGiven ? epochs : 0, o);
             } else {
                 Path dir = out != null ? out : Path.of("runs", "vqa-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-                r = VqaTrainer.start(config(chosenPrecision), dir, o);
+                r = VqaTrainer.start(config(c.precision()), dir, o);
             }
         }
         if (r.lastScore() != null) {
@@ -161,38 +150,6 @@ final class TrainCommand implements Callable<Integer> {
         }
         w.flush();
         return 0;
-    }
-
-    private static ConvImpl parseConv(String v) {
-        try {
-            return ConvImpl.parse(v);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--conv must be clipvil or cudnn, got '" + v + "'");
-        }
-    }
-
-    /**
-     * The conv2d implementation of this run (put back when it ends): {@code --conv}, else the process
-     * default (CLIPVIL_CONV). cudnn without a loadable cuDNN is an error before training starts; on
-     * the CPU a given --conv is noted once as having no effect.
-     */
-    private ConvImpl chooseConv(ConvImpl given, Device d) {
-        PrintWriter err = spec.commandLine().getErr();
-        ConvImpl impl = given != null ? given : ConvImpl.current();
-        if (d.kind() != Device.Kind.CUDA) {
-            if (given != null) {
-                err.println("train: --conv " + given.label() + " has no effect on the CPU (it has one convolution)");
-                err.flush();
-            }
-            return impl;
-        }
-        String why = impl.unavailableReason();
-        if (why != null) throw new IllegalArgumentException((given != null ? "--conv " : "CLIPVIL_CONV=") + impl.label() + ": " + why);
-        if (impl == ConvImpl.CUDNN) {
-            err.println("train: conv2d through cuDNN (--conv cudnn)");
-            err.flush();
-        }
-        return impl;
     }
 
     /** The configuration of a new run in {@code precision} ("f32", "tf32" or "bf16", already resolved from auto). */
@@ -207,34 +164,21 @@ final class TrainCommand implements Callable<Integer> {
     private static String str(Path p) { return p == null ? null : p.toAbsolutePath().toString(); }
 
     /**
-     * The device (cuda when usable under auto, else the CPU with a one-time notice) and the precision,
-     * printed as "train: DEVICE, PRECISION". auto is bf16 on a GPU (BF16 autocast: tensor-core GEMMs,
-     * attention and convolutions, F32 master weights) and f32 on the CPU. bf16 on the CPU is allowed but
-     * emulated (operands rounded to BF16, F32 math: for checking numerics, slower than f32). A resumed
-     * run keeps the precision in its run.json, like every other setting but --epochs.
+     * The device (cuda when usable under auto, else the CPU with a one-time notice), the precision and
+     * the conv2d implementation ({@link ComputeOptions}), printed as "train: DEVICE, PRECISION". A
+     * resumed run keeps the precision in its run.json, like every other setting but --epochs.
      */
-    private Device chooseDevice() throws java.io.IOException {
-        String p = precision.trim().toLowerCase(Locale.ROOT);
-        if (!p.equals("auto") && !VqaTrainConfig.PRECISIONS.contains(p)) {
-            throw new IllegalArgumentException("--precision must be bf16, tf32, f32 or auto, got '" + precision + "'");
-        }
-        Device d = DeviceChoice.resolve(device);
+    private Compute chooseCompute() throws java.io.IOException {
+        String p = compute.requestedPrecision();
         PrintWriter err = spec.commandLine().getErr();
+        String kept = null;
         if (resume != null) {
-            String saved = VqaTrainConfig.fromJson(RunDir.open(resume).config().getAsJsonObject("config")).precision();
-            if (!p.equals("auto") && !p.equals(saved)) err.println("train: --precision " + p + " ignored: the resumed run trains in " + saved);
-            p = saved;
-        } else if (p.equals("auto")) {
-            p = d.kind() == Device.Kind.CUDA ? "bf16" : "f32";
+            kept = VqaTrainConfig.fromJson(RunDir.open(resume).config().getAsJsonObject("config")).precision();
+            if (!p.equals("auto") && !p.equals(kept)) err.println("train: --precision " + p + " ignored: the resumed run trains in " + kept);
         }
-        chosenPrecision = p;
-        err.println("train: " + d + ", " + p);
-        if (p.equals("tf32") && d.kind() == Device.Kind.CPU) err.println("train: tf32 has no effect on the CPU (it computes in F32)");
-        if (cudaGraphs && d.kind() == Device.Kind.CPU) err.println("train: --cuda-graphs has no effect on the CPU (every step runs eagerly)");
-        if (p.equals("bf16") && d.kind() == Device.Kind.CPU) {
-            err.println("train: bf16 on the CPU is emulated (operands rounded to BF16, F32 math): for checking numerics, slower than f32");
-        }
+        Compute c = compute.resolve("train", err, true, kept);
+        if (cudaGraphs && c.device().kind() == Device.Kind.CPU) err.println("train: --cuda-graphs has no effect on the CPU (every step runs eagerly)");
         err.flush();
-        return d;
+        return c;
     }
 }

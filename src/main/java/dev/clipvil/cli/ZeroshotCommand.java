@@ -4,6 +4,7 @@ import dev.clipvil.autograd.GradMode;
 import dev.clipvil.clip.Clip;
 import dev.clipvil.clip.ClipLoader;
 import dev.clipvil.clip.ClipPreprocess;
+import dev.clipvil.ops.Autocast;
 import dev.clipvil.ops.Softmax;
 import dev.clipvil.tensor.MemoryScope;
 import dev.clipvil.tensor.Tensor;
@@ -54,19 +55,28 @@ final class ZeroshotCommand implements Callable<Integer> {
     @Mixin
     TextOptions text;
 
+    @Mixin
+    ComputeOptions compute;
+
     @Override
     public Integer call() throws IOException {
+        compute.check();
         List<String> names = parseLabels(labels);
         if (!template.contains("{}")) throw new IllegalArgumentException("--template must contain {} (where the label goes), got '" + template + "'");
         if (top < 0) throw new IllegalArgumentException("--top must be >= 0, got " + top);
         List<String> prompts = new ArrayList<>();
         for (String l : names) prompts.add(template.replace("{}", l));
         double[] probs;
-        try (Clip clip = ClipLoader.load(model); MemoryScope scope = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
-            Tensor pixels = ClipPreprocess.loadBatch(List.of(image), clip.config().imageResolution());
-            Tensor ids = ClipBatch.checkIds("the prompts", text.tokenize(model, clip.config(), prompts), clip.config());
-            Tensor logits = clip.forward(pixels, ids).logitsPerImage();                      // [1, L]
-            probs = Softmax.softmax(logits, 1).toDoubleArray();
+        Compute c = compute.resolve("zeroshot", spec.commandLine().getErr(), false, null);
+        try (Compute.Scope switches = c.open(); Clip clip = ClipLoader.load(model); MemoryScope scope = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
+            clip.to(c.device());
+            Tensor pixels = c.onDevice(ClipPreprocess.loadBatch(List.of(image), clip.config().imageResolution()));
+            Tensor ids = c.onDevice(ClipBatch.checkIds("the prompts", text.tokenize(model, clip.config(), prompts), clip.config()));
+            Tensor logits;
+            try (Autocast.Guard ac = c.autocast()) {
+                logits = clip.forward(pixels, ids).logitsPerImage();                         // [1, L]
+            }
+            probs = Softmax.softmax(logits, 1).toDoubleArray();                              // one read back
         }
         Integer[] order = new Integer[names.size()];
         for (int i = 0; i < order.length; i++) order[i] = i;

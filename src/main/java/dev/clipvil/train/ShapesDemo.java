@@ -7,6 +7,8 @@ import dev.clipvil.autograd.GradMode;
 import dev.clipvil.data.SyntheticShapes;
 import dev.clipvil.io.SafeTensors;
 import dev.clipvil.nn.Init;
+import dev.clipvil.ops.Autocast;
+import dev.clipvil.ops.Creation;
 import dev.clipvil.ops.Indexing;
 import dev.clipvil.ops.Losses;
 import dev.clipvil.ops.Reductions;
@@ -15,6 +17,7 @@ import dev.clipvil.optim.GradClip;
 import dev.clipvil.optim.LrSchedule;
 import dev.clipvil.optim.ParamGroup;
 import dev.clipvil.optim.LrScheduler;
+import dev.clipvil.tensor.Device;
 import dev.clipvil.tensor.HostMemory;
 import dev.clipvil.tensor.MemoryScope;
 import dev.clipvil.tensor.Tensor;
@@ -58,14 +61,22 @@ public final class ShapesDemo {
 
     private ShapesDemo() {}
 
-    public static Result run(Config c, PrintStream log) throws IOException {
+    /** A run on the CPU in F32. */
+    public static Result run(Config c, PrintStream log) throws IOException { return run(c, log, Device.CPU, false); }
+
+    /**
+     * A run on {@code device}: the model, both image sets, gradients and AdamW states live there, and
+     * each step reads back only its loss; with {@code bf16} the forward passes (training and
+     * evaluation) run under BF16 autocast (weights, gradients and optimizer states stay F32).
+     */
+    public static Result run(Config c, PrintStream log, Device device, boolean bf16) throws IOException {
         Files.createDirectories(c.out());
         long t0 = System.nanoTime();
-        try (SyntheticShapes.Batch train = SyntheticShapes.generate(c.trainSize(), c.imageSize(), c.seed());
-             SyntheticShapes.Batch test = SyntheticShapes.generate(c.testSize(), c.imageSize(), c.seed() + 1);
+        try (SyntheticShapes.Batch train = onDevice(SyntheticShapes.generate(c.trainSize(), c.imageSize(), c.seed()), device);
+             SyntheticShapes.Batch test = onDevice(SyntheticShapes.generate(c.testSize(), c.imageSize(), c.seed() + 1), device);
              ShapesClassifier model = new ShapesClassifier(c.imageSize(), c.patch(), c.width(), c.layers(), c.heads(),
                      SyntheticShapes.CLASSES.length, new Init(c.seed()));
-             AdamW opt = new AdamW(ParamGroup.decayAndNoDecay("model", model.namedParameters(), c.lr(), c.weightDecay()), 0.9, 0.98, 1e-6)) {
+             AdamW opt = new AdamW(ParamGroup.decayAndNoDecay("model", model.to(device).namedParameters(), c.lr(), c.weightDecay()), 0.9, 0.98, 1e-6)) {
             log.printf("demo: ViT %dx%d patch %d, width %d, %d layers, %d heads (%,d parameters); %d train / %d test images%n",
                     c.imageSize(), c.imageSize(), c.patch(), c.width(), c.layers(), c.heads(), model.parameterCount(), c.trainSize(), c.testSize());
             LrScheduler sched = new LrScheduler(opt, LrSchedule.warmupCosine(c.warmupSteps(), c.steps()));
@@ -90,10 +101,13 @@ public final class ShapesDemo {
                     double loss;
                     double lr;
                     try (MemoryScope scope = MemoryScope.open()) {
-                        Tensor ids = Tensor.ofLongs(idx, idx.length);
+                        Tensor ids = Creation.onDevice(Tensor.ofLongs(idx, idx.length), device);
                         Tensor x = Indexing.indexSelect(train.images(), 0, ids);
                         Tensor y = Indexing.indexSelect(train.labels(), 0, ids);
-                        Tensor l = Losses.crossEntropy(model.forward(x), y);
+                        Tensor l;
+                        try (Autocast.Guard ac = autocast(bf16)) {
+                            l = Losses.crossEntropy(model.forward(x), y);
+                        }
                         Autograd.backward(l);
                         GradClip.clipGradNorm(model.parameters(), c.clipNorm());
                         lr = opt.groups().get(0).lr();
@@ -118,7 +132,10 @@ public final class ShapesDemo {
                 }
             }
             double trainSeconds = (System.nanoTime() - trainStart) / 1e9;
-            double acc = accuracy(model, test, c.batchSize());
+            double acc;
+            try (Autocast.Guard ac = autocast(bf16)) {
+                acc = accuracy(model, test, c.batchSize());
+            }
             Path ckpt = c.out().resolve("model.safetensors");
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("format", "clipvil");
@@ -158,6 +175,14 @@ public final class ShapesDemo {
         }
         model.train();
         return (double) correct / n;
+    }
+
+    private static Autocast.Guard autocast(boolean bf16) { return bf16 ? Autocast.bf16() : Autocast.f32(); }
+
+    /** {@code b} with its tensors on {@code device} (itself on the CPU; else the host tensors are closed). */
+    private static SyntheticShapes.Batch onDevice(SyntheticShapes.Batch b, Device device) {
+        if (device.equals(Device.CPU)) return b;
+        return new SyntheticShapes.Batch(MemoryScope.detach(Creation.onDevice(b.images(), device)), MemoryScope.detach(Creation.onDevice(b.labels(), device)));
     }
 
     private static int[] permutation(int n, SplittableRandom r) {

@@ -4,6 +4,8 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.clipvil.autograd.GradMode;
 import dev.clipvil.clip.ClipPreprocess;
+import dev.clipvil.ops.Creation;
+import dev.clipvil.tensor.Device;
 import dev.clipvil.tensor.MemoryScope;
 import dev.clipvil.tensor.Tensor;
 import dev.clipvil.vil.BertEncoding;
@@ -35,8 +37,11 @@ public final class TrainedVqa implements AutoCloseable {
         this.step = step;
     }
 
-    /** The run in {@code dir} (it must have a checkpoint). */
-    public static TrainedVqa load(Path dir) throws IOException {
+    /** The run in {@code dir} (it must have a checkpoint), on the CPU. */
+    public static TrainedVqa load(Path dir) throws IOException { return load(dir, Device.CPU); }
+
+    /** The run in {@code dir} (it must have a checkpoint) with the model on {@code device}. */
+    public static TrainedVqa load(Path dir, Device device) throws IOException {
         RunDir run = RunDir.open(dir);
         JsonObject rj = run.config();
         if (!rj.has("kind") || !rj.get("kind").getAsString().equals("clipvil-vqa")) {
@@ -55,6 +60,7 @@ public final class TrainedVqa implements AutoCloseable {
         try (Checkpoint ck = run.checkpointer().load()) {
             b.model().loadStateDict(ck.model());
             step = ck.trainState().step();
+            if (!device.equals(Device.CPU)) b.model().to(device);
         } catch (IOException | RuntimeException e) {
             b.model().close();
             throw e;
@@ -64,17 +70,26 @@ public final class TrainedVqa implements AutoCloseable {
                 c.maxTextLength(), step);
     }
 
-    /** The {@code k} most likely answers to {@code question} about the picture in {@code image}. */
+    /**
+     * The {@code k} most likely answers to {@code question} about the picture in {@code image}: the
+     * inputs go to the model's device, the logits come back in one read. The caller's autocast policy
+     * applies to the forward pass.
+     */
     public List<VqaPredict.Scored> ask(Path image, String question, int k) throws IOException {
+        Device d = device();
         try (MemoryScope s = MemoryScope.open(); GradMode.Guard g = GradMode.noGrad()) {
-            Tensor pixels = ClipPreprocess.loadResizedBatch(List.of(image), imageSize, imageSize);
+            Tensor pixels = Creation.onDevice(ClipPreprocess.loadResizedBatch(List.of(image), imageSize, imageSize), d);
             BertEncoding e = tokenizer.encodeBatch(List.of(question), maxTextLength);
-            Tensor logits = model.forwardImages(e.inputIdsTensor(), e.tokenTypeIdsTensor(), e.attentionMaskTensor(), pixels, null);
+            Tensor logits = model.forwardImages(Creation.onDevice(e.inputIdsTensor(), d), Creation.onDevice(e.tokenTypeIdsTensor(), d),
+                    Creation.onDevice(e.attentionMaskTensor(), d), pixels, null);
             return VqaPredict.top(logits, answers, k);
         }
     }
 
     public List<String> answers() { return answers; }
+
+    /** Where the model is. */
+    public Device device() { return model.bert().embeddings().wordEmbeddings().weight().device(); }
 
     /** The optimizer step of the loaded checkpoint. */
     public long step() { return step; }

@@ -18,12 +18,24 @@ final class CliFixtures {
 
     record Run(int code, String out, String err) {}
 
-    static Run run(String... args) {
+    static Run run(String... args) { return runOn(null, args); }
+
+    /**
+     * Runs subcommand {@code args[0]} on {@code device} (when not null) instead of what its --device
+     * resolves to: the seam for a dry-run CUDA device, which DeviceChoice refuses without a GPU.
+     */
+    static Run runOn(dev.clipvil.tensor.Device device, String... args) {
         StringWriter out = new StringWriter(), err = new StringWriter();
         CommandLine cmd = Main.commandLine();
+        if (device != null) computeOptions(cmd, args[0]).use(device);
         cmd.setOut(new PrintWriter(out, true));
         cmd.setErr(new PrintWriter(err, true));
         return new Run(cmd.execute(args), out.toString(), err.toString());
+    }
+
+    /** The compute-options mixin of subcommand {@code name}. */
+    static ComputeOptions computeOptions(CommandLine cmd, String name) {
+        return (ComputeOptions) cmd.getSubcommands().get(name).getCommandSpec().mixins().get("compute").userObject();
     }
 
     /** The fixture folder {@code name}, or an aborted (skipped) test when it or one of {@code files} is missing. */
