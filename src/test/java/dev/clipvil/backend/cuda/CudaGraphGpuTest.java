@@ -187,6 +187,31 @@ class CudaGraphGpuTest {
         }
     }
 
+    /** Visual-token sampling's pattern: a seed drawn through HostSeeds, a random subset drawn on the device from it. */
+    @Test
+    void randomSubsetsThroughAGraphAreTheEagerOnesEveryReplay() {
+        long[] calls = {0};
+        java.util.function.LongSupplier next = () -> 0x9E3779B97F4A7C15L * ++calls[0] + 17;
+        Tensor out = MemoryScope.detach(gpu().empty(DType.I32, 10));
+        try (CudaGraphStep graph = new CudaGraphStep(GPU, 2, () -> {})) {
+            for (int k = 1; k <= 6; k++) {
+                CudaGraphStep.Mode m = graph.run("subset", () -> {
+                    long seed = dev.clipvil.backend.HostSeeds.draw(next);
+                    try (Tensor idx = gpu().randomSubset(49, 10, seed)) {
+                        gpu().copy(idx, out);
+                    }
+                });
+                assertEquals(k <= 2 ? CudaGraphStep.Mode.EAGER : k == 3 ? CudaGraphStep.Mode.CAPTURED : CudaGraphStep.Mode.REPLAYED, m);
+                assertEquals(k, calls[0], "one seed drawn per step, replays included");
+                int[] want = dev.clipvil.backend.cpu.CpuRandom.subsetIndices(49, 10, 0x9E3779B97F4A7C15L * k + 17);
+                float[] got = host(out);
+                for (int i = 0; i < 10; i++) assertEquals(want[i], (int) got[i], "step " + k + ", index " + i);
+            }
+        } finally {
+            out.close();
+        }
+    }
+
     @Test
     void adamwStepThroughAGraphMatchesTheEagerStep() { trainBothWays(false); }
 
