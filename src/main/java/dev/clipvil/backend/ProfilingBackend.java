@@ -21,7 +21,8 @@ public final class ProfilingBackend {
     public static final class Stats {
         private final Map<String, LongAdder[]> byOp = new ConcurrentHashMap<>();
 
-        void add(String op, long nanos) {
+        /** Counts one call of {@code op} that took {@code nanos}. */
+        public void add(String op, long nanos) {
             LongAdder[] s = byOp.computeIfAbsent(op, k -> new LongAdder[]{new LongAdder(), new LongAdder()});
             s[0].increment();
             s[1].add(nanos);
