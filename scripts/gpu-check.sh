@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole GPU check in one go, on the GPU host, from the device bundle (scripts/device-bundle.sh):
 #   1. nvidia-smi summary          4. fixture parity tests on the host's CPU (checks the copied fixtures)
-#   2. runtime, CUDA libs, info    5. the engine's GPU benchmarks (GpuBench through the Backend interface)
+#   2. runtime, CUDA libs, info    5. the engine's GPU benchmarks (GpuBench through the Backend interface;
+#                                     then `clipvil bench-encode` on the GPU: ViT-B/32 encoding, BF16)
 #   3. GPU tests (JUnit, tag gpu)  6. PyTorch on the same card (device/pytorch/*.py: eager and torch.compile)
 # then a short table (ours, PyTorch eager, torch.compile, ratio, target; conv2d also through cuDNN in the
 # engine, GpuBench's conv2d_cudnn rows, with the of_cudnn target) printed LAST, and one JSON file
@@ -155,6 +156,10 @@ if wants bench; then
   # shellcheck disable=SC2016  # $1, $2... are for the inner bash -c
   run_stage bench 200 bash -c '"$1" bench "${@:3}" --json "$2/gpubench.json" --budget-s "$(( STAGE_TIMEOUT > 60 ? STAGE_TIMEOUT - 30 : STAGE_TIMEOUT / 2 ))"' \
     _ "$bundle/run.sh" "$work" "${bargs[@]}"
+  # the CLI's own benchmark: CLIP ViT-B/32 image encoding end to end, GPU time per primitive by CUDA events
+  if (( dry )); then eargs=(--device cpu --batch-size 1 --iterations 1 --warmup 0); else eargs=(--device cuda:0 --precision bf16 --batch-size 256 --iterations 10 --warmup 2); fi
+  # shellcheck disable=SC2016  # $1, $2... are for the inner bash -c
+  run_stage encode 60 bash -c 'set -o pipefail; "$1" clipvil bench-encode "${@:3}" 2>&1 | tee "$2/encode.txt"' _ "$bundle/run.sh" "$work" "${eargs[@]}"
 fi
 
 # ---- 6. PyTorch on the same card ---------------------------------------------------------------------------
