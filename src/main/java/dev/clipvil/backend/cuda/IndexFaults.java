@@ -55,7 +55,8 @@ final class IndexFaults {
         RawPointer d = new RawPointer();
         CudaCheck.rt(cudart.cudaMalloc(d, RECORD_BYTES), "cudaMalloc(" + RECORD_BYTES + " bytes) for the index-fault record of " + ctx.device());
         device = d.address();
-        CudaCheck.rt(cudart.cudaMemset(devPtr.at(device), 0, RECORD_BYTES), "cudaMemset (index-fault record)");
+        // on the context's stream (non-blocking, so not ordered after the legacy stream a plain cudaMemset would use)
+        CudaCheck.rt(cudart.cudaMemsetAsync(devPtr.at(device), 0, RECORD_BYTES, ctx.stream()), "cudaMemsetAsync (index-fault record)");
         CudaCheck.rt(cudart.cudaMallocHost(pinned, RECORD_BYTES), "cudaMallocHost(" + RECORD_BYTES + " bytes) for the index-fault record of " + ctx.device());
         host = new BytePointer(pinned).capacity(RECORD_BYTES).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
