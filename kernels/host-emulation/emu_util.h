@@ -111,6 +111,7 @@ struct EmuBuf {
     EmuBuf(int dt_, size_t n) : dt(dt_), bytes(n * size(dt_) + 16) { fill_nan(); }
     size_t n() const { return (bytes.size() - 16) / size(dt); }
     void* data() { return bytes.data(); }
+    const void* data() const { return bytes.data(); }
     void fill_nan() {
         for (size_t i = 0; i < n(); i++) {
             if (dt == DT_F32 || dt == DT_BF16 || dt == DT_F16) set(i, NAN);
