@@ -2,10 +2,11 @@
 // arithmetic, tiling, masking and reductions can be run and checked on a machine with no GPU.
 // Every CUDA thread of a block is a fiber (a ucontext with its own stack, all on one OS thread: a
 // switch costs no system call, and a run is deterministic); __syncthreads is a block barrier; warp
-// shuffles and mma.sync go through per-warp buffers and warp barriers. The scheduler resumes the
-// threads in forward order in one sweep and in reverse order in the next, so a read of shared memory
-// that lacks a barrier sees stale data in one direction or the other; a barrier that some threads
-// never reach (a divergent __syncthreads) is reported as a deadlock. Blocks run one after another (so
+// shuffles and mma.sync go through per-warp buffers and warp barriers. The scheduler runs one warp
+// as far as it can go (to a block barrier) before the next, warps in forward order in one sweep and in
+// reverse order in the next, so a read of shared memory that lacks a barrier sees stale data or a
+// later phase's write in one direction or the other; a barrier that some threads never reach (a
+// divergent __syncthreads) is reported as a deadlock. Blocks run one after another (so
 // `__shared__` arrays become function statics; dynamic shared memory is a per-block buffer,
 // LAUNCH_SMEM). mma.sync m16n8k16 is emulated from the PTX ISA's
 // fragment layout table: this checks the kernels against that table, not the table itself.
@@ -234,15 +235,26 @@ void emu_launch(dim3 grid, dim3 block, F f, size_t dynamicSmemBytes = 0) {
                     makecontext(&fb.ctx, emu_fiber_main, 0);
                 }
                 int live = nt;
+                const int nw = (nt + 31) / 32;
                 for (int sweep = 0; live > 0; sweep++) {
                     unsigned long long before = emu_progress;
-                    for (int k = 0; k < nt; k++) {
-                        int i = sweep % 2 ? nt - 1 - k : k;
-                        if (emu_fibers[i].done || waiting(emu_fibers[i])) continue;
-                        threadIdx = dim3(i % block.x, (i / block.x) % block.y, i / (block.x * block.y));
-                        emu_tid = i;
-                        swapcontext(&emu_sched, &emu_fibers[i].ctx);
-                        if (emu_fibers[i].done) live--;
+                    for (int kw = 0; kw < nw; kw++) {
+                        // Each warp runs as far as it can (until all its threads wait at a block barrier or
+                        // are done) before the next one starts: a warp running ahead of the others shows
+                        // a missing block barrier.
+                        const int w = sweep % 2 ? nw - 1 - kw : kw, lo = w * 32, hi = std::min(nt, lo + 32);
+                        for (bool moved = true; moved;) {
+                            moved = false;
+                            for (int k = lo; k < hi; k++) {
+                                int i = sweep % 2 ? hi - 1 - (k - lo) : k;
+                                if (emu_fibers[i].done || waiting(emu_fibers[i])) continue;
+                                threadIdx = dim3(i % block.x, (i / block.x) % block.y, i / (block.x * block.y));
+                                emu_tid = i;
+                                swapcontext(&emu_sched, &emu_fibers[i].ctx);
+                                if (emu_fibers[i].done) live--;
+                                moved = true;
+                            }
+                        }
                     }
                     if (live > 0 && emu_progress == before) {
                         std::fprintf(stderr, "FAIL deadlock in block (%u, %u, %u): %d threads wait at a barrier that the others never reach\n", x, y, z, live);
