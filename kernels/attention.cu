@@ -101,10 +101,8 @@
 // ---------------------------------------------------------------------------------------------
 
 // common.cuh: bf16_to_f32 / f32_to_bf16 (round to nearest even) and warp_sum, shared with the other
-// families. The host emulator (kernels/host-emulation) supplies its own copies instead.
-#ifndef CLIPVIL_HOST_EMULATION
+// families (also under the host emulator, kernels/host-emulation).
 #include "common.cuh"
-#endif
 
 typedef unsigned short bf16_t;
 typedef long long i64;

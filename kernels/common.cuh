@@ -60,6 +60,38 @@ __device__ __forceinline__ unsigned short f32_to_bf16(float f) {
     return (unsigned short) (u >> 16);
 }
 
+#ifdef CLIPVIL_HOST_EMULATION
+// kernels/host-emulation: the host has no cvt instructions; the same IEEE conversions in integer
+// arithmetic (exact: every half is a float; float -> half rounds to nearest even, overflow to infinity,
+// NaN stays a quiet NaN with the sign and top payload bits).
+__device__ __forceinline__ float f16_to_f32(unsigned short h) {
+    unsigned int sign = ((unsigned int) h & 0x8000u) << 16, e = ((unsigned int) h >> 10) & 0x1fu, m = (unsigned int) h & 0x3ffu;
+    if (e == 0x1fu) return __uint_as_float(sign | 0x7f800000u | (m << 13));
+    if (e == 0u) {
+        float f = (float) m * 5.9604644775390625e-8f;  // m * 2^-24, exact
+        return sign ? -f : f;
+    }
+    return __uint_as_float(sign | ((e + 112u) << 23) | (m << 13));
+}
+
+__device__ __forceinline__ unsigned short f32_to_f16(float f) {
+    unsigned int u = __float_as_uint(f);
+    unsigned int sign = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
+    if (a > 0x7f800000u) return (unsigned short) (sign | 0x7e00u | ((a >> 13) & 0x3ffu));
+    if (a >= 0x477ff000u) return (unsigned short) (sign | 0x7c00u);  // >= 65520 (halfway to 2^16): infinity
+    if (a >= 0x38800000u) {                                          // a normal half
+        unsigned int h = (a - 0x38000000u) >> 13, rem = a & 0x1fffu;
+        if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) h++;
+        return (unsigned short) (sign | h);
+    }
+    if (a <= 0x33000000u) return (unsigned short) sign;               // <= 2^-25: rounds to zero
+    int shift = 126 - (int) (a >> 23);                                // a subnormal half: units of 2^-24
+    unsigned int mant = (a & 0x7fffffu) | 0x800000u;
+    unsigned int h = mant >> shift, rem = mant & ((1u << shift) - 1u), half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (h & 1u))) h++;
+    return (unsigned short) (sign | h);
+}
+#else
 __device__ __forceinline__ float f16_to_f32(unsigned short h) {
     float f;
     asm("{ cvt.f32.f16 %0, %1; }" : "=f"(f) : "h"(h));
@@ -71,6 +103,7 @@ __device__ __forceinline__ unsigned short f32_to_f16(float f) {
     asm("{ cvt.rn.f16.f32 %0, %1; }" : "=h"(h) : "f"(f));
     return h;
 }
+#endif
 
 __device__ __forceinline__ float load_f(const void* p, int dt, int i) {
     switch (dt) {

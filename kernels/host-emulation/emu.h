@@ -1,7 +1,12 @@
 // A small host emulator of the CUDA features the clipvil kernels use, so that their index
 // arithmetic, tiling, masking and reductions can be run and checked on a machine with no GPU.
-// Every CUDA thread of a block is a std::thread; __syncthreads is a block barrier; warp shuffles and
-// mma.sync go through per-warp buffers and warp barriers. Blocks run one after another (so
+// Every CUDA thread of a block is a fiber (a ucontext with its own stack, all on one OS thread: a
+// switch costs no system call, and a run is deterministic); __syncthreads is a block barrier; warp
+// shuffles and mma.sync go through per-warp buffers and warp barriers. The scheduler runs one warp
+// as far as it can go (to a block barrier) before the next, warps in forward order in one sweep and in
+// reverse order in the next, so a read of shared memory that lacks a barrier sees stale data or a
+// later phase's write in one direction or the other; a barrier that some threads never reach (a
+// divergent __syncthreads) is reported as a deadlock. Blocks run one after another (so
 // `__shared__` arrays become function statics; dynamic shared memory is a per-block buffer,
 // LAUNCH_SMEM). mma.sync m16n8k16 is emulated from the PTX ISA's
 // fragment layout table: this checks the kernels against that table, not the table itself.
@@ -23,7 +28,7 @@
 #include <vector>
 
 #ifdef CLIPVIL_HOST_EMULATION
-#include <barrier>
+#include <ucontext.h>
 
 struct dim3 {
     unsigned x, y, z;
@@ -44,6 +49,7 @@ inline float4 make_float4(float a, float b, float c, float d) { return {a, b, c,
 #define __launch_bounds__(x)
 #define __shared__ static
 #define __align__(n) __attribute__((aligned(n)))
+#define __grid_constant__
 
 using std::max;
 using std::min;
@@ -52,24 +58,59 @@ inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; 
 inline float __uint_as_float(unsigned i) { float f; std::memcpy(&f, &i, 4); return f; }
 inline unsigned __float_as_uint(float f) { unsigned i; std::memcpy(&i, &f, 4); return i; }
 
-inline thread_local dim3 threadIdx, blockIdx;
+inline dim3 threadIdx, blockIdx;  // of the running fiber (set by the scheduler at each switch)
 inline dim3 blockDim, gridDim;
-inline thread_local int emu_tid;
+inline int emu_tid;
+
+// The fibers of the running block and the scheduler's context.
+struct EmuBarrier;
+struct EmuFiber {
+    ucontext_t ctx;
+    bool done;
+    const EmuBarrier* wait;  // the barrier it waits at (the scheduler skips it until that opens)
+    unsigned long long waitGen;
+};
+inline std::vector<EmuFiber> emu_fibers;
+inline ucontext_t emu_sched;
+inline unsigned long long emu_progress;  // barrier arrivals and finished threads: a sweep without any is a deadlock
+
+// Back to the scheduler (the running thread waits at a barrier).
+inline void emu_yield() { swapcontext(&emu_fibers[emu_tid].ctx, &emu_sched); }
+
+// A barrier of n threads: the last arrival opens it (a new generation); the others wait for that.
+struct EmuBarrier {
+    int n, arrived = 0;
+    unsigned long long gen = 0;
+    explicit EmuBarrier(int n_) : n(n_) {}
+    void arrive_and_wait() {
+        unsigned long long g = gen;
+        emu_progress++;
+        if (++arrived == n) {
+            arrived = 0;
+            gen++;
+            return;
+        }
+        emu_fibers[emu_tid].wait = this;
+        emu_fibers[emu_tid].waitGen = g;
+        while (gen == g) emu_yield();
+        emu_fibers[emu_tid].wait = nullptr;
+    }
+};
 
 struct EmuWarp {
-    std::unique_ptr<std::barrier<>> bar;
-    float shfl[32];
+    std::unique_ptr<EmuBarrier> bar;
+    unsigned long long shfl[32];
     unsigned a[32][4], b[32][2];
 };
 struct EmuBlock {
-    std::unique_ptr<std::barrier<>> bar;
+    std::unique_ptr<EmuBarrier> bar;
     std::vector<EmuWarp> warps;
     // The block's dynamic shared memory (extern __shared__; new[] aligns it to 16), filled with 0xff
     // bytes (a bf16 / f32 NaN pattern) so that a read of a byte the kernel never wrote shows up as
     // NaN in the outputs.
     std::unique_ptr<unsigned char[]> dyn;
-    EmuBlock(int n, size_t dynBytes) : bar(new std::barrier<>(n)), warps(n / 32), dyn(new unsigned char[dynBytes + 1]) {
-        for (auto& w : warps) w.bar.reset(new std::barrier<>(32));
+    EmuBlock(int n, size_t dynBytes) : bar(new EmuBarrier(n)), warps(n / 32), dyn(new unsigned char[dynBytes + 1]) {
+        for (auto& w : warps) w.bar.reset(new EmuBarrier(32));
         std::memset(dyn.get(), 0xff, dynBytes + 1);
     }
 };
@@ -82,36 +123,50 @@ inline void __syncthreads() { emu_block->bar->arrive_and_wait(); }
 // the GPU (the kernel files spell it through a macro that expands to this call under emulation).
 inline unsigned char* clipvil_emu_dynamic_smem() { return emu_block->dyn.get(); }
 
-inline float __shfl_xor_sync(unsigned, float v, int off) {
+// A warp exchange of any 4- or 8-byte value (float, int, double, ...) through the warp's buffer.
+template <class T>
+inline T __shfl_xor_sync(unsigned, T v, int off) {
+    static_assert(sizeof(T) <= sizeof(unsigned long long), "shuffle of at most 8 bytes");
     EmuWarp& w = emu_block->warps[emu_tid >> 5];
     int lane = emu_tid & 31;
-    w.shfl[lane] = v;
+    std::memcpy(&w.shfl[lane], &v, sizeof(T));
     w.bar->arrive_and_wait();
-    float r = w.shfl[lane ^ off];
+    T r;
+    std::memcpy(&r, &w.shfl[lane ^ off], sizeof(T));
     w.bar->arrive_and_wait();
     return r;
 }
 
-inline float atomicAdd(float* p, float v) {
+// Atomics: one lock for all (each returns the old value, as on the GPU).
+template <class T, class U>
+inline T atomicAdd(T* p, U v) {
     std::lock_guard<std::mutex> l(emu_atomic);
-    float old = *p;
+    T old = *p;
     *p = old + v;
     return old;
 }
+inline int atomicMin(int* p, int v) {
+    std::lock_guard<std::mutex> l(emu_atomic);
+    int old = *p;
+    if (v < old) *p = v;
+    return old;
+}
+inline int atomicMax(int* p, int v) {
+    std::lock_guard<std::mutex> l(emu_atomic);
+    int old = *p;
+    if (v > old) *p = v;
+    return old;
+}
+template <class T, class U, class V>
+inline T atomicCAS(T* p, U compare, V v) {
+    std::lock_guard<std::mutex> l(emu_atomic);
+    T old = *p;
+    if (old == compare) *p = v;
+    return old;
+}
 
-// Stand-ins for the kernels/common.cuh helpers the emulated files use (common.cuh itself carries
-// PTX that a host compiler cannot take); same code as there.
-inline float bf16_to_f32(unsigned short h) { return __uint_as_float(((unsigned)h) << 16); }
-inline unsigned short f32_to_bf16(float f) {
-    unsigned u = __float_as_uint(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x0040u);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (unsigned short)(u >> 16);
-}
-inline float warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
+// kernels/common.cuh (bf16/f16 conversions, loads and stores, warp and block reductions) compiles
+// on the host too: under CLIPVIL_HOST_EMULATION its PTX conversions have integer equivalents.
 
 inline float emu_bf16(unsigned bits) { return __uint_as_float((bits & 0xffffu) << 16); }
 
@@ -143,27 +198,69 @@ inline void clipvil_emu_mma_bf16_16816(float* c, const unsigned* a, unsigned b0,
     for (int e = 0; e < 4; e++) c[e] = out[e];
 }
 
+inline bool waiting(const EmuFiber& f) { return f.wait != nullptr && f.wait->gen == f.waitGen; }
+
+// Fiber stacks, allocated once for the largest block and reused by every launch.
+inline constexpr size_t EMU_STACK = 256 * 1024;
+inline std::vector<std::unique_ptr<char[]>> emu_stacks;
+inline void (*emu_body)(void*);
+inline void* emu_body_arg;
+inline void emu_fiber_main() {
+    emu_body(emu_body_arg);
+    emu_fibers[emu_tid].done = true;
+    emu_progress++;
+}  // returns to uc_link: the scheduler
+
 template <class F>
 void emu_launch(dim3 grid, dim3 block, F f, size_t dynamicSmemBytes = 0) {
     blockDim = block;
     gridDim = grid;
     int nt = block.x * block.y * block.z;
+    while ((int)emu_stacks.size() < nt) emu_stacks.emplace_back(new char[EMU_STACK]);
+    emu_body = [](void* a) { (*(F*)a)(); };
+    emu_body_arg = &f;
     for (unsigned z = 0; z < grid.z; z++)
         for (unsigned y = 0; y < grid.y; y++)
             for (unsigned x = 0; x < grid.x; x++) {
                 EmuBlock b(nt, dynamicSmemBytes);
                 emu_block = &b;
-                std::vector<std::thread> ts;
-                ts.reserve(nt);
+                blockIdx = dim3(x, y, z);
+                emu_fibers.assign(nt, EmuFiber{});
                 for (int i = 0; i < nt; i++) {
-                    ts.emplace_back([&, i] {
-                        threadIdx = dim3(i % block.x, (i / block.x) % block.y, i / (block.x * block.y));
-                        blockIdx = dim3(x, y, z);
-                        emu_tid = i;
-                        f();
-                    });
+                    EmuFiber& fb = emu_fibers[i];
+                    getcontext(&fb.ctx);
+                    fb.ctx.uc_stack.ss_sp = emu_stacks[i].get();
+                    fb.ctx.uc_stack.ss_size = EMU_STACK;
+                    fb.ctx.uc_link = &emu_sched;
+                    makecontext(&fb.ctx, emu_fiber_main, 0);
                 }
-                for (auto& t : ts) t.join();
+                int live = nt;
+                const int nw = (nt + 31) / 32;
+                for (int sweep = 0; live > 0; sweep++) {
+                    unsigned long long before = emu_progress;
+                    for (int kw = 0; kw < nw; kw++) {
+                        // Each warp runs as far as it can (until all its threads wait at a block barrier or
+                        // are done) before the next one starts: a warp running ahead of the others shows
+                        // a missing block barrier.
+                        const int w = sweep % 2 ? nw - 1 - kw : kw, lo = w * 32, hi = std::min(nt, lo + 32);
+                        for (bool moved = true; moved;) {
+                            moved = false;
+                            for (int k = lo; k < hi; k++) {
+                                int i = sweep % 2 ? hi - 1 - (k - lo) : k;
+                                if (emu_fibers[i].done || waiting(emu_fibers[i])) continue;
+                                threadIdx = dim3(i % block.x, (i / block.x) % block.y, i / (block.x * block.y));
+                                emu_tid = i;
+                                swapcontext(&emu_sched, &emu_fibers[i].ctx);
+                                if (emu_fibers[i].done) live--;
+                                moved = true;
+                            }
+                        }
+                    }
+                    if (live > 0 && emu_progress == before) {
+                        std::fprintf(stderr, "FAIL deadlock in block (%u, %u, %u): %d threads wait at a barrier that the others never reach\n", x, y, z, live);
+                        std::exit(3);
+                    }
+                }
             }
 }
 
