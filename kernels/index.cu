@@ -7,17 +7,43 @@ __device__ __forceinline__ long long load_index(const void* idx, int idt, int j)
     return idt == DT_I64 ? ((const long long*) idx)[j] : (long long) ((const int*) idx)[j];
 }
 
-// Records the first index found outside [0, size) (other than `ignore` when skipIgnore) in the device's
-// fault record (IndexFaults): fault[0] = (check << 32) | position, fault[1] = the index; the first failing
-// thread wins. Nothing is read back here: the host looks at the record at its next synchronisation.
+// Records the lowest position whose index lies outside [0, size) (other than `ignore` when skipIgnore),
+// as the CPU backend reports it, in the device's fault record (IndexFaults): fault[0] = (check << 32) |
+// position, fault[1] = the index, unless an earlier check already filled it. One block of
+// INDEX_CHECK_THREADS (the Java side launches exactly that): each thread finds its lowest bad position,
+// thread 0 takes the lowest of those and is the only writer. Nothing is read back here: the host looks at
+// the record at its next synchronisation.
+#define INDEX_CHECK_THREADS 256
 extern "C" __global__ void index_check(const void* idx, int idt, int idxStride, int n, long long size, long long ignore,
                                        int skipIgnore, int check, unsigned long long* fault) {
-    FOR_N(j, n) {
+    __shared__ int firstBad[INDEX_CHECK_THREADS];
+    __shared__ long long badValue[INDEX_CHECK_THREADS];
+    int mine = n;
+    long long value = 0;
+    for (int j = threadIdx.x; j < n; j += blockDim.x) {  // ascending: this thread's first bad one is its lowest
         long long k = load_index(idx, idt, j * idxStride);
         if (skipIgnore && k == ignore) continue;
         if (k < 0 || k >= size) {
-            unsigned long long word = ((unsigned long long) (unsigned) check << 32) | (unsigned long long) (unsigned) j;
-            if (atomicCAS(fault, 0ull, word) == 0ull) fault[1] = (unsigned long long) k;
+            mine = j;
+            value = k;
+            break;
+        }
+    }
+    firstBad[threadIdx.x] = mine;
+    badValue[threadIdx.x] = value;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int best = n;
+        long long v = 0;
+        for (int t = 0; t < (int) blockDim.x; t++) {
+            if (firstBad[t] < best) {
+                best = firstBad[t];
+                v = badValue[t];
+            }
+        }
+        if (best < n) {
+            unsigned long long word = ((unsigned long long) (unsigned) check << 32) | (unsigned long long) (unsigned) best;
+            if (atomicCAS(fault, 0ull, word) == 0ull) fault[1] = (unsigned long long) v;
         }
     }
 }

@@ -1,8 +1,8 @@
 // Runs kernels/index.cu (index_check's fault record, index_select gathering raw elements of 1, 2, 4 or
 // 8 bytes, index_add's atomic scatter into F32) on the host emulator (or, built by nvcc, on the GPU),
-// launched as backend/cuda/CudaIndex.java does (grid-stride, 256 threads), and with one block.
-// Out-of-range indices must be recorded by index_check (the record's position and value belong to one
-// bad index; an earlier record stays) and skipped by the gather (zeros) and the scatter (nothing added).
+// launched as backend/cuda/CudaIndex.java does (index_check: one block of 256 threads; the others
+// grid-stride with 256 threads, and with one block). Out-of-range indices must be recorded by index_check
+// (the lowest bad position and its value, as the CPU backend reports; an earlier record stays) and skipped by the gather (zeros) and the scatter (nothing added).
 #include "emu.h"
 #include "../index.cu"
 #include "emu_util.h"
@@ -24,8 +24,8 @@ static void check_faults(int idt, int stride, const std::vector<long long>& idx,
         std::snprintf(what, sizeof what, "record stays clear (got word %llx)", fault[0]);
     } else {
         int pos = (int)(fault[0] & 0xffffffffu);
-        ok = (fault[0] >> 32) == CHECK && std::find(bad.begin(), bad.end(), pos) != bad.end() && (long long)fault[1] == idx[pos];
-        std::snprintf(what, sizeof what, "record = a bad index (%zu bad, first at %d; got position %d value %lld)", bad.size(), bad[0], pos,
+        ok = (fault[0] >> 32) == CHECK && pos == bad[0] && (long long)fault[1] == idx[pos];
+        std::snprintf(what, sizeof what, "record = the lowest bad index (%zu bad, first at %d; got position %d value %lld)", bad.size(), bad[0], pos,
                       (long long)fault[1]);
     }
     std::printf("%s index_check %s n%d stride%d skipIgnore%d grid%u: %s\n", ok ? "ok  " : "FAIL", emu_dtname(idt), n, stride, skipIgnore, grid, what);
@@ -107,8 +107,10 @@ int main() {
         std::vector<long long> many(700);
         for (int j = 0; j < 700; j++) many[j] = j % 50;
         many[333] = 50; many[650] = -2;
-        check_faults(idt, 3, many, 50, -100, 1, emu_grid_for(700));
         check_faults(idt, 3, many, 50, -100, 1, 1);
+        many[290] = 77;  // thread 34 meets position 290 on its second turn; thread 2's 258 is lower and must win over both
+        many[258] = 51;
+        check_faults(idt, 1, many, 50, -100, 1, 1);
     }
     for (int dt : {DT_F32, DT_BF16, DT_F16, DT_I64, DT_BOOL})  // elements of 4, 2, 2, 8 and 1 bytes
         for (int d = 0; d < 3; d++) {

@@ -19,6 +19,8 @@ final class CudaIndex {
     static final Kernel CHECK = Kernel.of("index", "index_check");
     static final Kernel SELECT = Kernel.of("index", "index_select");
     static final Kernel ADD = Kernel.of("index", "index_add");
+    /** index_check's block: its INDEX_CHECK_THREADS. */
+    static final int CHECK_THREADS = 256;
 
     private CudaIndex() {}
 
@@ -31,8 +33,9 @@ final class CudaIndex {
         if (n == 0) return;
         IndexFaults faults = ctx.indexFaults();
         int site = faults.register(op, context);
-        CudaOps.launchN(ctx, CHECK, n, KernelArgs.begin().ptr(CudaOps.addr(index)).i32(CudaOps.dt(index)).i32(CudaOps.stride1(index))
-                .i32(n).i64(size).i64(ignore).i32(skipIgnore ? 1 : 0).i32(site).ptr(faults.address()));
+        // one block (the kernel reduces to the lowest bad position, as the CPU backend reports it)
+        KernelLaunch.launch(ctx, CHECK, 1, CHECK_THREADS, 0, KernelArgs.begin().ptr(CudaOps.addr(index)).i32(CudaOps.dt(index))
+                .i32(CudaOps.stride1(index)).i32(n).i64(size).i64(ignore).i32(skipIgnore ? 1 : 0).i32(site).ptr(faults.address()));
     }
 
     private static void requireIndex(String op, Tensor index) {
