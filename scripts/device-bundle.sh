@@ -11,6 +11,8 @@
 #                          java.management, jdk.management, java.sql, jdk.zipfs (JUnit reads the test jar
 #                          through it), java.desktop (ImageIO: the image decoders, about 4.5 MiB of the
 #                          archive; --no-desktop leaves it out))
+#   device/kernels-emu.tar.xz  kernels/host-emulation's drivers built by nvcc for sm_90a (static cudart):
+#                          every kernel family against double references on the GPU, without the JVM
 #   device/shared.tar.xz   the small parity fixtures (hf_clip_small, openai_vit_small, openai_rn_small,
 #                          hf_bert_small, tokenizer) and the CLIP BPE vocabulary, laid out like ../shared
 #   device/lib/*.jar       clipvil.jar, the engine's test classes, the GPU benchmark classes, JUnit's console
@@ -158,6 +160,28 @@ else
   say "fixtures: cached $(basename "$sh_archive")"
 fi
 
+# ---- 3b. the host-emulation drivers built for the GPU (kernels/host-emulation, nvcc, static cudart): each
+# kernel family checked against double references on the card without the JVM; cached by their sources
+emu_archive=""
+if command -v nvcc >/dev/null 2>&1; then
+  emu_key="$(cat "$root"/kernels/*.cu "$root"/kernels/*.cuh "$root"/kernels/host-emulation/*.h "$root"/kernels/host-emulation/*.cpp \
+             "$root"/kernels/host-emulation/run.sh | sha256sum | cut -c1-16)"
+  emu_archive="$cache/kernels-emu-$emu_key.tar.xz"
+  if [[ ! -f "$emu_archive" ]]; then
+    say "nvcc: host-emulation drivers for the GPU (sm_90a; attention takes a few minutes)"
+    rm -rf "$cache/kernels-emu"
+    mkdir -p "$cache/kernels-emu"
+    OUT="$cache/kernels-emu" ARCH=sm_90a bash "$root/kernels/host-emulation/run.sh" --gpu --build-only | sed 's/^/[device-bundle] /'
+    tar -C "$cache" -cf - kernels-emu | xz -6 -T0 > "$emu_archive.part"
+    mv "$emu_archive.part" "$emu_archive"
+    rm -rf "$cache/kernels-emu"
+  else
+    say "kernel checks: cached $(basename "$emu_archive")"
+  fi
+else
+  say "warning: no nvcc here; the bundle has no GPU builds of the kernel checks (gpu-check skips that stage)"
+fi
+
 find "$cache" -maxdepth 1 -name '*.tar.xz' -mtime +14 -delete 2>/dev/null || true
 
 # ---- 4. assemble in a fresh folder, then swap it in ----------------------------------------------------
@@ -166,6 +190,7 @@ rm -rf "$new"
 mkdir -p "$new/lib" "$new/pytorch"
 cp "$rt_archive" "$new/runtime.tar.xz"
 cp "$sh_archive" "$new/shared.tar.xz"
+[[ -n "$emu_archive" ]] && cp "$emu_archive" "$new/kernels-emu.tar.xz"
 cp "$engine_jar" "$new/lib/clipvil.jar"
 cp "$bench_jar" "$new/lib/clipvil-benchmarks.jar"
 cp "$console_jar" "$new/lib/junit-platform-console-standalone.jar"

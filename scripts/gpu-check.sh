@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The whole GPU check in one go, on the GPU host, from the device bundle (scripts/device-bundle.sh):
-#   1. nvidia-smi summary          4. fixture parity tests on the host's CPU (checks the copied fixtures)
-#   2. runtime, CUDA libs, info    5. the engine's GPU benchmarks (GpuBench through the Backend interface;
-#                                     then `clipvil bench-encode` on the GPU: ViT-B/32 encoding, BF16)
-#   3. GPU tests (JUnit, tag gpu)  6. PyTorch on the same card (device/pytorch/*.py: eager and torch.compile)
+#   1. nvidia-smi summary
+#   2. runtime, CUDA libs, info
+#   2b. every kernel family alone: kernels/host-emulation's drivers built for the GPU (no JVM)
+#   3. GPU tests (JUnit, tag gpu)
+#   4. fixture parity tests on the host's CPU (checks the copied fixtures)
+#   5. the engine's GPU benchmarks (GpuBench through the Backend interface), then `clipvil bench-encode`
+#      on the GPU (ViT-B/32 encoding, BF16)
+#   6. PyTorch on the same card (device/pytorch/*.py: eager and torch.compile)
 # then a short table (ours, PyTorch eager, torch.compile, ratio, target; conv2d also through cuDNN in the
 # engine, GpuBench's conv2d_cudnn rows, with the of_cudnn target) printed LAST, and one JSON file
 # with everything: $OUT/gpu-check.json when OUT is set (the device tool), else <bundle>/results/.
@@ -11,7 +15,7 @@
 #
 # Usage: bash device/gpu-check.sh [--budget SECONDS] [--stages LIST] [--dry-run] [--bundle DIR]
 #   --budget S    wall-clock budget of the whole check (default 520)
-#   --stages L    comma-separated subset of: smi,env,tests,parity,bench,torch (default: all)
+#   --stages L    comma-separated subset of: smi,env,kernels,tests,parity,bench,torch (default: all)
 #   --dry-run     no GPU needed: runs everything on the CPU with tiny shapes (a check of the scripts);
 #                 without it, a host with no GPU stops after stage 1 with exit status 2
 #   --bundle DIR  the bundle (default: this script's folder if it holds a bundle, else <repo>/device)
@@ -20,7 +24,7 @@
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-budget=520 stages="smi,env,tests,parity,bench,torch" dry=0 bundle=""
+budget=520 stages="smi,env,kernels,tests,parity,bench,torch" dry=0 bundle=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --budget) budget="$2"; shift ;;
@@ -123,6 +127,23 @@ fi
 if wants env; then
   # shellcheck disable=SC2016  # $1 is for the inner bash -c
   run_stage env 90 bash -c '"$1" env && "$1" clipvil info' _ "$bundle/run.sh"
+fi
+
+# ---- 2b. the kernels alone: kernels/host-emulation's drivers built for the GPU (no JVM), each family ------
+if wants kernels; then
+  if (( dry )); then
+    say "kernels: SKIPPED in a dry run (the drivers are GPU builds; kernels/host-emulation/run.sh runs them on a CPU)"
+    printf 'kernels\t-\t0\tskipped (dry run)\n' >> "$work/stages.tsv"
+  elif [[ ! -f "$bundle/kernels-emu.tar.xz" ]]; then
+    say "kernels: SKIPPED, the bundle has no kernels-emu.tar.xz (built without nvcc)"
+    printf 'kernels\t-\t0\tskipped (not in bundle)\n' >> "$work/stages.tsv"
+  else
+    tar -C "$work" -xJf "$bundle/kernels-emu.tar.xz"
+    # shellcheck disable=SC2016  # $1 is for the inner bash -c
+    run_stage kernels 60 bash -c 'st=0; for f in reduce softmax loss optim norm pool index random elementwise layernorm conv attention; do
+        [[ -x "$1/gpu_$f" ]] || continue; echo "== $f (GPU)"; "$1/gpu_$f" > "$1/$f.out" 2>&1; rc=$?
+        grep -v "^ok " "$1/$f.out" | tail -20; echo "$f: $(grep -c "^ok " "$1/$f.out") ok, exit $rc"; (( rc == 0 )) || st=1; done; exit $st' _ "$work/kernels-emu"
+  fi
 fi
 
 # ---- 3. GPU tests ----------------------------------------------------------------------------------------
