@@ -193,7 +193,7 @@ static void runCase(const Case& c) {
         if (mixed) d.go = emu_random(d.go.size(), 17 + c.Sq + c.dim + 3, -1, 1, false);
         std::vector<double> rout, rlse, rgq, rgk, rgv;
         reference(c, d, scale, rout, rlse, rgq, rgk, rgv);
-        size_t nq = (size_t)c.B * c.H * c.Sq * c.dim, nk = (size_t)c.B * c.H * c.Sk * c.dim, rows = (size_t)c.B * c.H * c.Sq;
+        size_t nq = (size_t)c.B * c.H * c.Sq * c.dim, rows = (size_t)c.B * c.H * c.Sq;
         const void* mask = d.kind == 1 ? (const void*)d.maskF.data() : d.kind == 2 ? (const void*)d.maskB.data() : nullptr;
         vec<float> lse = nanv(rows), delta = nanv(rows);
         vec<float> out32, gq32, gk32, gv32;
